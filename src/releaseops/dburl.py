@@ -1,0 +1,182 @@
+"""Database URLs: parse any accepted style, convert for libpq tools, mask passwords."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from releaseops.errors import DatabaseUnreachable, InvalidDatabaseUrl
+
+MASK = "***"
+
+# SQLAlchemy adds the driver to the scheme ("postgresql+psycopg://"); libpq knows only these two.
+_URL_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://", re.ASCII)
+_LIBPQ_SCHEMES = {"postgresql", "postgres"}
+_SQLALCHEMY_DRIVERS = {"psycopg", "psycopg2", "psycopg2cffi", "pg8000", "asyncpg", "psycopg_async"}
+
+# Passwords as they appear in free text: "scheme://user:PASSWORD@" and "password=PASSWORD".
+# The password group is greedy up to the last "@" of the token: an unencoded "@" in a password
+# must not leave its tail visible.
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)(?P<pw>\S*)(?=@[^@\s]*)")
+_KV_PASSWORD = re.compile(
+    r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE
+)
+_KV_DB_SAFE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+def mask(text: str) -> str:
+    """Replace every password inside URLs or `password=` pairs in `text` with ***."""
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+    return _KV_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    """A PostgreSQL connection target; str() and repr() never show the password."""
+
+    dbname: str
+    host: str = "localhost"
+    port: int = 5432
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    params: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def parse(cls, raw: str) -> DatabaseUrl:
+        """Accept SQLAlchemy, postgres://, postgresql:// and libpq key=value strings."""
+        return parse(raw)
+
+    def libpq(self, *, with_password: bool = False) -> str:
+        """The postgresql:// URL libpq tools take; the password only when asked for."""
+        auth = ""
+        if self.user:
+            auth = quote(self.user, safe="")
+            if with_password and self.password is not None:
+                auth += ":" + quote(self.password, safe="")
+            auth += "@"
+        host = quote(self.host, safe="") if self.host.startswith("/") else self.host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in self.params)
+        url = f"postgresql://{auth}{host}:{self.port}/{quote(self.dbname, safe='')}"
+        return f"{url}?{query}" if query else url
+
+    def sqlalchemy(self, *, with_password: bool = False) -> str:
+        """The postgresql+psycopg:// URL the service's configuration uses."""
+        return "postgresql+psycopg" + self.libpq(with_password=with_password)[len("postgresql") :]
+
+    def masked(self) -> str:
+        """The libpq URL with the password shown as ***; safe for any human-facing text."""
+        if self.password is None:
+            return self.libpq()
+        return mask(self.libpq(with_password=True))
+
+    def conninfo(self) -> str:
+        """A psycopg connection string, password included (never print it)."""
+        return self.libpq(with_password=True)
+
+    def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
+        """Open a psycopg connection; failures become DatabaseUnreachable with a masked message."""
+        kwargs.setdefault("connect_timeout", 10)
+        try:
+            return psycopg.connect(self.conninfo(), **kwargs)
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnreachable(
+                f"cannot connect to {self.masked()}: {mask(str(exc)).strip()}"
+            ) from None
+
+    def with_dbname(self, dbname: str) -> DatabaseUrl:
+        """A sibling URL on the same server with another database name."""
+        if not dbname:
+            raise InvalidDatabaseUrl("the database name must not be empty")
+        return replace(self, dbname=dbname)
+
+    def env(self) -> dict[str, str]:
+        """Libpq environment for a child process: the password travels here, never in argv."""
+        env = {"PGHOST": self.host, "PGPORT": str(self.port), "PGDATABASE": self.dbname}
+        if self.user:
+            env["PGUSER"] = self.user
+        if self.password is not None:
+            env["PGPASSWORD"] = self.password
+        return env
+
+    def __str__(self) -> str:
+        return self.masked()
+
+
+def _strip_driver(raw: str) -> str:
+    match = _URL_SCHEME.match(raw)
+    if not match:
+        return raw
+    scheme = match.group("scheme").lower()
+    base, _, driver = scheme.partition("+")
+    if base not in _LIBPQ_SCHEMES:
+        raise InvalidDatabaseUrl(
+            f"unsupported URL scheme {scheme!r}: expected postgresql://, postgres:// or "
+            f"postgresql+psycopg:// (got {mask(raw)!r})"
+        )
+    if driver and driver not in _SQLALCHEMY_DRIVERS:
+        raise InvalidDatabaseUrl(
+            f"unknown SQLAlchemy driver {driver!r} in {mask(raw)!r}; "
+            f"use postgresql+psycopg:// or plain postgresql://"
+        )
+    return "postgresql://" + raw[match.end() :]
+
+
+def parse(raw: str | DatabaseUrl) -> DatabaseUrl:
+    """Parse a database URL in any accepted style into a DatabaseUrl."""
+    if isinstance(raw, DatabaseUrl):
+        return raw
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidDatabaseUrl("the database URL is empty; set DATABASE_URL or pass --db")
+    text = raw.strip()
+    looks_like_url = "://" in text
+    if not looks_like_url and "=" not in text:
+        raise InvalidDatabaseUrl(
+            f"{mask(text)!r} is neither a URL (postgresql://user@host:5432/db) "
+            f"nor a libpq key=value string (host=... dbname=...)"
+        )
+    libpq_text = _strip_driver(text) if looks_like_url else text
+    try:
+        values = conninfo_to_dict(libpq_text)
+    except psycopg.ProgrammingError as exc:
+        reason = mask(str(exc)).strip().splitlines()[0] if str(exc).strip() else "unparsable"
+        if looks_like_url and "password" not in reason.lower():
+            reason = reason.replace(text, mask(text))
+        raise InvalidDatabaseUrl(f"malformed database URL {mask(text)!r}: {reason}") from None
+    return _from_values({k: str(v) for k, v in values.items()}, mask(text))
+
+
+def _from_values(values: dict[str, str], shown: str) -> DatabaseUrl:
+    dbname = values.pop("dbname", "")
+    if not dbname:
+        raise InvalidDatabaseUrl(f"no database name in {shown!r}: add /DBNAME to the URL")
+    port_text = values.pop("port", "5432") or "5432"
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise InvalidDatabaseUrl(f"port {port_text!r} in {shown!r} is not a number in 1-65535")
+    host = values.pop("host", "") or values.pop("hostaddr", "") or "localhost"
+    if "," in host:
+        raise InvalidDatabaseUrl(f"multiple hosts in {shown!r} are not supported")
+    return DatabaseUrl(
+        dbname=dbname,
+        host=host,
+        port=int(port_text),
+        user=values.pop("user", None) or None,
+        password=values.pop("password", None),
+        params=tuple(sorted(values.items())),
+    )
+
+
+def to_libpq(raw: str) -> str:
+    """Convert any accepted URL to the postgresql:// form (password kept) for libpq tools."""
+    return parse(raw).libpq(with_password=True)
+
+
+def is_safe_identifier(name: str) -> bool:
+    """True when `name` is a plain database name (letters, digits, _ . -), no quoting tricks."""
+    return bool(_KV_DB_SAFE.match(name)) and len(name) <= 63
