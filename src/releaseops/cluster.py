@@ -279,17 +279,24 @@ class ContainerCluster:
     def start(self) -> ContainerCluster:
         """Start the container; DockerUnavailable when no engine answers."""
         from docker.errors import DockerException
-        from testcontainers.postgres import PostgresContainer
 
+        try:  # testcontainers >= 4.9 moved the module and deprecated the old path
+            from testcontainers.community.postgres import PostgresContainer
+        except ImportError:
+            from testcontainers.postgres import PostgresContainer
+
+        reason = docker_unavailable_reason()
+        if reason is not None:
+            raise DockerUnavailable(
+                f"no Docker engine is reachable ({reason}); use --pg-provider local to run on "
+                f"local PostgreSQL binaries"
+            )
         try:
             container = PostgresContainer(
                 self.image, username=SUPERUSER, password=self.password, dbname="postgres"
             )
         except DockerException as exc:
-            raise DockerUnavailable(
-                f"no Docker engine is reachable ({exc}); use "
-                f"--pg-provider local to run on local binaries"
-            ) from None
+            raise DockerUnavailable(f"Docker refused the container: {exc}") from None
         container.start()
         self._container = container
         self.url = DatabaseUrl(
@@ -319,17 +326,37 @@ class ContainerCluster:
         self.stop()
 
 
+def docker_unavailable_reason(environ: dict[str, str] | None = None) -> str | None:
+    """None when the Docker engine's socket accepts a connection, else why not."""
+    # Probe the socket ourselves: docker-py leaks its socket when the engine is absent.
+    host = (environ if environ is not None else os.environ).get(
+        "DOCKER_HOST", "unix:///var/run/docker.sock"
+    )
+    family, address = _docker_address(host)
+    if family is None:
+        return f"unsupported DOCKER_HOST {host!r}"
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(3)
+        try:
+            sock.connect(address)
+        except OSError as exc:
+            return f"{host}: {exc.strerror or exc}"
+    return None
+
+
+def _docker_address(host: str) -> tuple[socket.AddressFamily | None, str | tuple[str, int]]:
+    if host.startswith("unix://"):
+        return socket.AF_UNIX, host[len("unix://") :]
+    if host.startswith("tcp://"):
+        hostname, _, port = host[len("tcp://") :].rstrip("/").rpartition(":")
+        if port.isdigit():
+            return socket.AF_INET, (hostname, int(port))
+    return None, host
+
+
 def docker_available() -> bool:
     """True when a Docker engine answers a ping."""
-    try:
-        import docker
-
-        client = docker.from_env(timeout=3)
-        client.ping()
-        client.close()
-    except Exception:  # noqa: BLE001 - any failure here means "no engine"
-        return False
-    return True
+    return docker_unavailable_reason() is None
 
 
 def make_cluster(provider: Provider = "local") -> LocalCluster | ContainerCluster:

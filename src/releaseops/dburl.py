@@ -138,8 +138,9 @@ def parse(raw: str | DatabaseUrl) -> DatabaseUrl:
     looks_like_url = "://" in text
     if not looks_like_url and "=" not in text:
         raise InvalidDatabaseUrl(
-            f"{mask(text)!r} is neither a URL (postgresql://user@host:5432/db) "
-            f"nor a libpq key=value string (host=... dbname=...)"
+            "the database URL is neither a URL (postgresql://user@host:5432/db) "
+            "nor a libpq key=value string (host=... dbname=...); it is not echoed here in "
+            "case it holds a secret"
         )
     libpq_text = _strip_driver(text) if looks_like_url else text
     try:
@@ -156,12 +157,12 @@ def _from_values(values: dict[str, str], shown: str) -> DatabaseUrl:
     dbname = values.pop("dbname", "")
     if not dbname:
         raise InvalidDatabaseUrl(f"no database name in {shown!r}: add /DBNAME to the URL")
+    if "," in values.get("host", "") or "," in values.get("port", ""):
+        raise InvalidDatabaseUrl(f"multiple hosts in {shown!r} are not supported")
     port_text = values.pop("port", "5432") or "5432"
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise InvalidDatabaseUrl(f"port {port_text!r} in {shown!r} is not a number in 1-65535")
     host = values.pop("host", "") or values.pop("hostaddr", "") or "localhost"
-    if "," in host:
-        raise InvalidDatabaseUrl(f"multiple hosts in {shown!r} are not supported")
     return DatabaseUrl(
         dbname=dbname,
         host=host,

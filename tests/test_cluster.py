@@ -1,0 +1,88 @@
+"""The throwaway cluster: start, connect, stop, and nothing left behind."""
+
+import os
+
+import psycopg
+import pytest
+
+from releaseops.cluster import ContainerCluster, LocalCluster, free_port, make_cluster
+from releaseops.errors import DockerUnavailable
+from releaseops.scratch import ScratchDatabase
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is reaped by Popen.wait(); a live pid here means a process we did not stop.
+    return True
+
+
+def test_cluster_starts_with_password_auth_and_stops_cleanly():
+    cluster = LocalCluster()
+    with cluster:
+        pid, workdir = cluster.pid, cluster.workdir
+        assert cluster.url.host == "127.0.0.1"
+        with psycopg.connect(cluster.url.conninfo()) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+            method = conn.execute(
+                "select auth_method from pg_hba_file_rules where type = 'host' limit 1"
+            ).fetchone()
+        assert method == ("scram-sha-256",)
+        no_password = cluster.url.__class__(**{**cluster.url.__dict__, "password": None})
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(no_password.conninfo(), connect_timeout=3)
+    assert not pid_alive(pid)
+    assert not workdir.exists()
+
+
+def test_cluster_is_torn_down_when_the_body_raises():
+    cluster = LocalCluster()
+    with pytest.raises(RuntimeError, match="boom"), cluster:
+        pid, workdir = cluster.pid, cluster.workdir
+        raise RuntimeError("boom")
+    assert not pid_alive(pid)
+    assert not workdir.exists()
+
+
+def test_stop_is_idempotent():
+    cluster = LocalCluster().start()
+    cluster.stop()
+    cluster.stop()
+    assert cluster.pid is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only meaningful when the suite runs as root")
+def test_server_runs_as_a_non_root_user(pg_cluster):
+    with psycopg.connect(pg_cluster.url.conninfo()) as conn:
+        data_dir = conn.execute("show data_directory").fetchone()[0]
+    assert os.stat(data_dir).st_uid != 0
+
+
+def test_scratch_database_exists_only_inside_the_block(pg_cluster):
+    with ScratchDatabase(pg_cluster.url) as url, psycopg.connect(url.conninfo()) as conn:
+        assert conn.execute("select current_database()").fetchone() == (url.dbname,)
+    with psycopg.connect(pg_cluster.url.conninfo()) as conn:
+        row = conn.execute("select 1 from pg_database where datname = %s", (url.dbname,))
+        assert row.fetchone() is None
+
+
+def test_free_port_is_bindable():
+    assert 1024 < free_port() < 65536
+
+
+def test_container_provider_skips_with_a_clear_reason_without_docker():
+    try:
+        cluster = ContainerCluster().start()
+    except DockerUnavailable as exc:
+        assert "no Docker engine is reachable" in str(exc)
+        assert "--pg-provider local" in str(exc)
+        return
+    cluster.stop()  # a Docker engine exists here: the container path worked
+    pytest.skip("a Docker engine is reachable; nothing to prove about its absence")
+
+
+def test_auto_provider_falls_back_to_local_binaries_without_docker(monkeypatch):
+    monkeypatch.setattr("releaseops.cluster.docker_available", lambda: False)
+    assert isinstance(make_cluster("auto"), LocalCluster)
