@@ -182,18 +182,17 @@ class EmbeddedTarget:
                 self.predeploy_backup = backup.create(self.db, self.backup_dir)
         return self.predeploy_backup
 
-    def note_backup(self, taken: backup.Backup) -> None:
-        """Remember the gate's own backup as the known-good pre-deploy dump."""
-        if self.deployed_at is None:
-            self.predeploy_backup = taken
-
     def deploy(self) -> None:
         """Apply the release's migrations, sync FTS, restart on the new code's migrations."""
         assert self.db is not None and self.service is not None
         self.ensure_backup()
         migrations.apply(self.db, self.migrations_dir)
         fts.sync(self.db, _spec())
-        self.service.restart(MIGRATIONS_DIR=str(self.migrations_dir))
+        self.restart_as_release()
+
+    def restart_as_release(self, **flags: str) -> None:
+        """Restart on the release's code (all migration files); the deploy moment is now."""
+        self.restart_service(MIGRATIONS_DIR=str(self.migrations_dir), **flags)
         self.deployed_at = datetime.now(UTC)
 
     def ensure_deployed(self) -> None:
@@ -209,7 +208,7 @@ class EmbeddedTarget:
         """Run the previous release's code again (migrations dir of the previous release)."""
         self.restart_service(MIGRATIONS_DIR=str(self.previous_dir))
 
-    def record_rollback(self, status: str, dump: Path | None) -> None:
+    def record_rollback(self, status: str, dump: backup.Backup | None) -> None:
         """Write the rollback section of the embedded target's own release record."""
         section: dict[str, Any] = {
             "trigger": ROLLBACK_TRIGGER,
@@ -217,7 +216,8 @@ class EmbeddedTarget:
             "status": status,
         }
         if dump is not None:
-            section["backup_file"] = str(dump)
+            section["backup_file"] = str(dump.path)
+            section["backup_sha256"] = dump.sha256
         self._write_record(section)
 
     def ensure_rolled_back(self) -> None:
@@ -235,4 +235,4 @@ class EmbeddedTarget:
         fts.sync(self.db, _spec())
         self.redeploy_previous()
         self.rolled_back_from = candidate
-        self.record_rollback("rolled back", candidate.path)
+        self.record_rollback("rolled back", candidate)

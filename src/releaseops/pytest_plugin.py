@@ -251,9 +251,9 @@ def db(target: Target) -> DatabaseUrl:
     return target.database_url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def release_record(target: Target) -> ReleaseRecord:
-    """The release record; a clear failure when it is not configured or invalid."""
+    """The release record, read afresh for each check (a rollback updates it as it goes)."""
     from releaseops import record
 
     if target.release_record is None:
@@ -298,6 +298,20 @@ def evidence(request: pytest.FixtureRequest) -> Collector:
     recorder = request.config.stash.get(RECORDER_KEY, None)
     records = request.node.stash.setdefault(EVIDENCE_KEY, [])
     return Collector(records, recorder.redactor if recorder else None)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One report row per known retrieval query (RETRIEVAL_QUERIES, fixtures/queries.toml)."""
+    if "known_query" not in metafunc.fixturenames:
+        return
+    import os
+
+    from releaseops import smoke
+
+    raw = os.environ.get("RETRIEVAL_QUERIES") or "fixtures/queries.toml"
+    path = Path(raw) if Path(raw).is_absolute() else metafunc.config.rootpath / raw
+    queries = smoke.load_queries(path)
+    metafunc.parametrize("known_query", queries, ids=[q.q for q in queries])
 
 
 # What each phase expects to find when it runs alone on the embedded target.

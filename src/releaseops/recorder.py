@@ -178,6 +178,8 @@ class Recorder:
 def _short(text: str, limit: int = 600) -> str:
     """The assertion line(s) of a failure report: the lines starting with 'E '."""
     lines = [ln[1:].strip() for ln in text.splitlines() if ln.startswith("E ")]
+    # pytest's assertion rewriting repeats the expression ("assert ... is None"): drop it.
+    lines = [ln for ln in lines if not ln.startswith(("assert ", "+  where", "+    where"))]
     short = " ".join(lines) if lines else text.strip().splitlines()[-1:][0] if text.strip() else ""
     return short[:limit]
 

@@ -1,0 +1,31 @@
+"""Rollback procedure (checklist section 6), step 1: freeze risky behaviour and block writes."""
+
+import pytest
+
+from releaseops import http, rollout, smoke
+from releaseops.embedded import FREEZE_FLAGS
+
+pytestmark = pytest.mark.order(410)
+
+
+@pytest.mark.item("rb.freeze")
+def test_writes_blocked_and_risky_behaviour_frozen(target, embedded_target, api, api_url, evidence):
+    """1. Freeze risky behavior and block writes (DB_READ_ONLY=1, AI_AUTO_APPLY=0, RETRIEVAL_MODE=bm25)."""
+    if embedded_target is not None:
+        embedded_target.record_rollback("in progress", None)
+    refusal = rollout.execution_refusal(target)
+    if refusal is None:
+        evidence.text("restart", rollout.restart(target, embedded_target, FREEZE_FLAGS))
+    response, convergence = http.wait_for_health(api_url, timeout=target.probe_timeout)
+    evidence.json("convergence", convergence.as_dict())
+    assert response is not None, f"the service did not come back: {convergence.explain()}"
+    flags = http.expect_json(response).get("flags", {})
+    evidence.json("flags after restart", flags)
+    expected = {"DB_READ_ONLY": True, "AI_AUTO_APPLY": False, "RETRIEVAL_MODE": "bm25"}
+    wrong = {k: flags.get(k) for k, v in expected.items() if flags.get(k) != v}
+    assert not wrong, f"the service still runs with {wrong}; expected {expected}"
+    write = api.post(f"{api_url}{smoke.MANAGE}", json=smoke.smoke_payload())
+    evidence.json("write attempt", {"status": write.status_code, "body": write.text[:300]})
+    assert write.status_code == 503 and "READ_ONLY" in write.text, (
+        f"a write was not rejected: POST {smoke.MANAGE} -> {write.status_code} {write.text[:200]!r}"
+    )

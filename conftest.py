@@ -1,0 +1,1 @@
+"""Root conftest: the releaseops plugin (pytest11 entry point) provides every fixture."""
