@@ -1,0 +1,4 @@
+-- Trigram similarity for RETRIEVAL_MODE=hybrid (pg_trgm is a trusted extension since PG 13).
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+CREATE INDEX questions_stem_trgm_idx ON questions USING gin (stem gin_trgm_ops);
