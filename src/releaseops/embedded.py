@@ -12,7 +12,7 @@ from typing import Any
 from releaseops import backup, fts, migrations, record, restore
 from releaseops.cluster import ContainerCluster, LocalCluster, Provider, make_cluster
 from releaseops.dburl import DatabaseUrl
-from releaseops.scratch import create_database
+from releaseops.scratch import create_database, drop_database
 from releaseops.service import ServiceProcess
 
 log = logging.getLogger(__name__)
@@ -39,11 +39,22 @@ class EmbeddedTarget:
     directory, and the rollback puts the previous release back.
     """
 
-    def __init__(self, repo_root: Path, workdir: Path, *, provider: Provider = "local") -> None:
+    def __init__(
+        self,
+        repo_root: Path,
+        workdir: Path,
+        *,
+        provider: Provider = "local",
+        cluster: LocalCluster | ContainerCluster | None = None,
+        dbname: str = DBNAME,
+    ) -> None:
         self.repo_root = repo_root
         self.workdir = workdir
         self.provider = provider
-        self.cluster: LocalCluster | ContainerCluster | None = None
+        self.dbname = dbname
+        # A cluster handed in belongs to the caller: we use it but never stop it.
+        self.owns_cluster = cluster is None
+        self.cluster: LocalCluster | ContainerCluster | None = cluster
         self.service: ServiceProcess | None = None
         self.db: DatabaseUrl | None = None
         self.token = secrets.token_urlsafe(24)
@@ -59,16 +70,21 @@ class EmbeddedTarget:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> dict[str, str]:
-        """Start everything at the previous release; return the deployment environment."""
+    def start(self, *, template: str | None = None) -> dict[str, str]:
+        """Start everything at the previous release; return the deployment environment.
+
+        With `template`, the database is copied from one that `stage_database()` prepared
+        (much faster than migrating and seeding again).
+        """
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.cluster = make_cluster(self.provider)
-        self.cluster.start()
-        self.db = create_database(self.cluster.url, DBNAME)
+        if self.cluster is None:
+            self.cluster = make_cluster(self.provider)
+            self.cluster.start()
         self._stage_previous_release()
-        migrations.apply(self.db, self.previous_dir)
-        fts.sync(self.db, _spec())
-        self._load_seed()
+        if template is None:
+            self.db = self.stage_database(self.dbname)
+        else:
+            self.db = create_database(self.cluster.url, self.dbname, template=template)
         self._write_record()
         self.service = ServiceProcess(
             self._service_env(self.previous_dir, LIVE_FLAGS), self.log_path
@@ -76,26 +92,36 @@ class EmbeddedTarget:
         self.service.start()
         return self.environ()
 
+    def stage_database(self, name: str) -> DatabaseUrl:
+        """Create `name` at the previous release: migrated, FTS synced, seeded."""
+        assert self.cluster is not None
+        self._stage_previous_release()
+        db = create_database(self.cluster.url, name)
+        migrations.apply(db, self.previous_dir)
+        fts.sync(db, _spec())
+        from exambank import seed
+
+        seed.load(db, self.repo_root / "fixtures" / "seed.sql")
+        return db
+
     def stop(self) -> None:
-        """Stop the service and the cluster; best effort, logged."""
+        """Stop the service, and the cluster when it is ours; best effort."""
         if self.service is not None:
             self.service.stop()
             self.service = None
-        if self.cluster is not None:
+        if self.cluster is not None and self.owns_cluster:
             self.cluster.stop()
-            self.cluster = None
+        elif self.cluster is not None and self.db is not None:
+            drop_database(self.cluster.url, self.db.dbname)
+        self.cluster = None
 
     def _stage_previous_release(self) -> None:
         files = sorted(self.migrations_dir.glob("*.sql"))
-        self.previous_dir.mkdir(parents=True, exist_ok=True)
+        if self.previous_dir.exists():
+            return
+        self.previous_dir.mkdir(parents=True)
         for path in files[:-1] if len(files) > 1 else files:
             shutil.copy2(path, self.previous_dir / path.name)
-
-    def _load_seed(self) -> None:
-        from exambank import seed
-
-        assert self.db is not None
-        seed.load(self.db, self.repo_root / "fixtures" / "seed.sql")
 
     def _write_record(self, rollback: dict[str, Any] | None = None) -> None:
         now = datetime.now(UTC).replace(microsecond=0)
@@ -157,13 +183,18 @@ class EmbeddedTarget:
                 "API_LOG_SOURCE": f"file:{self.log_path}",
                 "BACKUP_DIR": str(self.backup_dir),
                 "RELEASE_RECORD": str(self.record_path),
-                "DRILL_DATABASE_URL": self.db.with_dbname(DRILL_DBNAME).sqlalchemy(
+                "DRILL_DATABASE_URL": self.db.with_dbname(self.drill_dbname).sqlalchemy(
                     with_password=True
                 ),
                 "POSTGRES_ADMIN_URL": self.db.with_dbname("postgres").libpq(with_password=True),
             }
         )
         return env
+
+    @property
+    def drill_dbname(self) -> str:
+        """The drill database's name: the checklist's, or one derived from a test's database."""
+        return DRILL_DBNAME if self.dbname == DBNAME else f"{self.dbname}_drill"
 
     # --- release steps (what a phase run alone needs first) ----------------------------------
 

@@ -1,0 +1,163 @@
+"""Fault-injection harness: a staged target per test, the real checks run against it.
+
+Each test gets its own database (copied from a prepared template), its own service process,
+backup folder and release record; it breaks one thing, runs `pytest checks/<phase> --target
+env` in a subprocess, and reads the verdict and the per-check outcomes from evidence.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from releaseops import record
+from releaseops.embedded import EmbeddedTarget
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = "faults_template"
+
+
+@dataclass
+class PhaseRun:
+    """The outcome of one `pytest checks/<phase>` run."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    evidence: dict[str, Any]
+    folder: Path
+
+    @property
+    def checks(self) -> list[dict[str, Any]]:
+        return self.evidence.get("checks", [])
+
+    def outcome(self, check_id: str) -> str:
+        found = [c["outcome"] for c in self.checks if c["check_id"] == check_id]
+        assert found, f"no check {check_id!r} ran; ran: {[c['check_id'] for c in self.checks]}"
+        return found[0]
+
+    def ids(self, outcome: str) -> set[str]:
+        return {c["check_id"] for c in self.checks if c["outcome"] == outcome}
+
+    @property
+    def failed(self) -> set[str]:
+        return self.ids("failed")
+
+    @property
+    def not_verified(self) -> set[str]:
+        return self.ids("not verified")
+
+    def message(self, check_id: str) -> str:
+        return next(c["message"] for c in self.checks if c["check_id"] == check_id)
+
+    @property
+    def decision(self) -> str:
+        return self.evidence.get("verdict", {}).get("decision", "(no verdict)")
+
+    @property
+    def reasons(self) -> list[dict[str, Any]]:
+        return self.evidence.get("verdict", {}).get("reasons", [])
+
+    def conditions(self) -> set[str]:
+        return {c for r in self.reasons for c in r["conditions"]}
+
+    def artifacts_text(self) -> str:
+        """Every text artifact of the run plus its terminal output, for secret greps."""
+        texts = [self.stdout, self.stderr]
+        for path in self.folder.rglob("*"):
+            if path.is_file() and path.suffix in {".json", ".md", ".html", ".xml", ".toml", ".log"}:
+                texts.append(path.read_text(errors="replace"))
+        return "\n".join(texts)
+
+    def describe(self) -> str:
+        return (f"exit {self.returncode}, verdict {self.decision}, failed {sorted(self.failed)}, "
+                f"not verified {sorted(self.not_verified)}\n{self.stdout[-3000:]}")
+
+
+@dataclass
+class Staged:
+    """One staged target: break it, then run a phase against it."""
+
+    target: EmbeddedTarget
+    tmp: Path
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def db(self):
+        return self.target.db
+
+    def environ(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("PG", "DATABASE_URL", "API_", "DRILL_", "RELEASE_"))}
+        env.update(self.target.environ())
+        env.update(self.overrides)
+        return {k: v for k, v in env.items() if v is not None}
+
+    def run(self, phase: str, *args: str) -> PhaseRun:
+        reports = self.tmp / "reports"
+        argv = [sys.executable, "-m", "pytest", f"checks/{phase}", "--target", "env",
+                "-p", "no:cacheprovider", "--reports-dir", str(reports), "-q", *args]
+        proc = subprocess.run(argv, cwd=REPO, env=self.environ(), capture_output=True,
+                              text=True, timeout=300, check=False)
+        folder = (reports / "latest").resolve()
+        evidence_file = folder / "evidence.json"
+        evidence = json.loads(evidence_file.read_text()) if evidence_file.exists() else {}
+        return PhaseRun(proc.returncode, proc.stdout, proc.stderr, evidence, folder)
+
+    def execute(self) -> tuple[str, ...]:
+        """Flags that let deploy/rollback steps change this env target."""
+        return ("--execute", "--confirm-db", self.db.dbname)
+
+    def sql(self, statement: str) -> None:
+        with self.db.connect(autocommit=True) as conn:
+            conn.execute(statement)
+
+    def edit_record(self, **changes: Any) -> None:
+        path = self.target.record_path
+        data = record.load(path).as_toml_dict()
+        for key, value in changes.items():
+            table, _, name = key.rpartition("__")
+            if table:
+                data.setdefault(table, {})[name] = value
+            else:
+                data[key] = value
+        record.write(data, path)
+
+    def append_log(self, line: str) -> None:
+        with self.target.log_path.open("a") as log:
+            log.write(line + "\n")
+
+    def migrations_copy(self) -> Path:
+        """A copy of migrations/postgres the test may edit; the checks are pointed at it."""
+        copy = self.tmp / "migrations"
+        shutil.copytree(self.target.migrations_dir, copy)
+        self.overrides["MIGRATIONS_DIR"] = str(copy)
+        return copy
+
+
+@pytest.fixture(scope="session")
+def fault_template(pg_cluster, tmp_path_factory) -> str:
+    stager = EmbeddedTarget(REPO, tmp_path_factory.mktemp("template"), cluster=pg_cluster,
+                            dbname=TEMPLATE)
+    stager.stage_database(TEMPLATE)
+    return TEMPLATE
+
+
+@pytest.fixture
+def staged(pg_cluster, fault_template, tmp_path):
+    target = EmbeddedTarget(REPO, tmp_path / "target", cluster=pg_cluster,
+                            dbname=f"fault_{secrets.token_hex(4)}")
+    target.start(template=fault_template)
+    try:
+        yield Staged(target, tmp_path)
+    finally:
+        target.stop()

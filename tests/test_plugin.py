@@ -1,0 +1,198 @@
+"""The pytest plugin, run through pytester on tiny check files: gating, evidence, verdict."""
+
+import json
+import os
+import re
+
+import pytest
+
+DEMO = '''
+import pytest
+
+pytestmark = pytest.mark.order(1)
+
+
+@pytest.mark.item("pre.owners")
+def test_first(evidence):
+    """Confirm release owner, rollback owner, and incident channel."""
+    evidence.json("seen", {"owner": "Dana"})
+    assert FIRST_OK, "owner missing"
+
+
+@pytest.mark.item("pre.backup")
+@pytest.mark.after("test_first")
+def test_second():
+    """Create pre-deploy DB backup."""
+
+
+@pytest.mark.item("pre.tools")
+def test_independent():
+    """Verify tooling availability: pg_dump, pg_restore, psql."""
+'''
+
+
+def write_checks(pytester, source, first_ok=True):
+    pytester.makefile(".ini", pytest="[pytest]\naddopts = -p no:cacheprovider\n")
+    phase = pytester.mkpydir("checks") / "demo"
+    phase.mkdir()
+    (phase / "__init__.py").write_text("")
+    (phase / "test_demo.py").write_text(source.replace("FIRST_OK", str(first_ok)))
+    return phase
+
+
+def run(pytester, *args):
+    return pytester.runpytest_subprocess("checks/demo", "--reports-dir", "reports", *args)
+
+
+def evidence_of(pytester):
+    return json.loads((pytester.path / "reports" / "latest" / "evidence.json").read_text())
+
+
+def test_all_green_is_go_with_a_full_evidence_folder(pytester):
+    write_checks(pytester, DEMO)
+    result = run(pytester)
+    result.assert_outcomes(passed=3)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*releaseops verdict: GO*", "evidence: *reports*"])
+    folder = pytester.path / "reports" / "latest"
+    for name in ("report.html", "junit.xml", "evidence.json", "checklist.md"):
+        assert (folder / name).is_file(), name
+    data = evidence_of(pytester)
+    assert data["verdict"]["decision"] == "GO"
+    first = next(c for c in data["checks"] if c["check_id"] == "demo.first")
+    assert first["evidence"] == [{"kind": "json", "title": "seen", "content": {"owner": "Dana"}}]
+    checklist = (folder / "checklist.md").read_text()
+    assert "- [x] Confirm release owner, rollback owner, and incident channel. — passed" in checklist
+    assert "(evidence/demo.first.json)" in checklist
+
+
+def test_failed_prerequisite_blocks_its_dependent_but_not_the_rest(pytester):
+    write_checks(pytester, DEMO, first_ok=False)
+    result = run(pytester, "-rs")
+    result.assert_outcomes(passed=1, failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*blocked by Confirm release owner, rollback owner, and "
+                                 "incident channel. (failed)*"])
+    assert result.ret == 1
+    data = evidence_of(pytester)
+    outcomes = {c["check_id"]: c["outcome"] for c in data["checks"]}
+    assert outcomes == {"demo.first": "failed", "demo.second": "not verified",
+                        "demo.independent": "passed"}
+    assert data["verdict"]["decision"] == "NO-GO"
+    conditions = {c for r in data["verdict"]["reasons"] for c in r["conditions"]}
+    assert conditions == {"nogo.backup"}  # the blocked backup step is the No-Go reason
+    assert "owner missing" in next(r["message"] for r in data["verdict"]["reasons"]
+                                   if r["check_id"] == "demo.first")
+
+
+def test_unknown_prerequisite_is_a_usage_error(pytester):
+    write_checks(pytester, DEMO.replace('after("test_first")', 'after("test_nope")'))
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*prerequisite 'test_nope' is not a test in test_demo.py*"])
+
+
+def test_prerequisite_ordered_later_is_a_usage_error(pytester):
+    source = DEMO.replace('@pytest.mark.after("test_first")\n', "").replace(
+        'def test_independent():', '@pytest.mark.after("test_zzz")\ndef test_independent():')
+    source += '\n\n@pytest.mark.item("pre.env")\ndef test_zzz():\n    """Later."""\n'
+    write_checks(pytester, source)
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*prerequisite 'test_zzz' is ordered after it*"])
+
+
+def test_unknown_checklist_item_is_a_usage_error(pytester):
+    write_checks(pytester, DEMO.replace('"pre.tools"', '"pre.nonsense"'))
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown checklist item 'pre.nonsense'*"])
+
+
+def test_secrets_are_masked_in_every_artifact_and_the_terminal(pytester, monkeypatch):
+    secret = "Hunter2-very-secret"
+    monkeypatch.setenv("CI_DEPLOY_TOKEN", secret)
+    # The secret reaches the check at run time, as a real one would (never in its source).
+    source = "import os\nSECRET = os.environ['CI_DEPLOY_TOKEN']\n" + DEMO.replace(
+        'evidence.json("seen", {"owner": "Dana"})',
+        'evidence.text("url", f"postgresql://app:{SECRET}@db/x");'
+        ' evidence.json("cfg", {"api_token": SECRET, "ok": 1})',
+    ).replace('"owner missing"', 'f"cannot reach postgresql://app:{SECRET}@db/x"')
+    write_checks(pytester, source, first_ok=False)
+    result = run(pytester)
+    assert result.ret == 1
+    output = "\n".join(result.outlines + result.errlines)
+    assert secret not in output
+    for path in (pytester.path / "reports").rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(errors="replace"), path
+
+
+def test_html_report_is_self_contained_and_shows_allow_listed_environment_only(pytester,
+                                                                             monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("GITHUB_TOKEN_LIKE", "leaky-value-123")
+    write_checks(pytester, DEMO)
+    run(pytester)
+    folder = pytester.path / "reports" / "latest"
+    html = (folder / "report.html").read_text()
+    assert not (folder / "assets").exists()
+    assert "<style" in html
+    assert "leaky-value-123" not in html
+    assert "Confirm release owner, rollback owner, and incident channel." in html
+    assert "Verdict: GO" in html
+
+
+def test_user_html_path_still_works_and_is_copied_into_the_run_folder(pytester):
+    write_checks(pytester, DEMO)
+    run(pytester, "--html=custom.html")
+    assert (pytester.path / "custom.html").is_file()
+    assert (pytester.path / "reports" / "latest" / "report.html").is_file()
+
+
+WAIVED = '''
+import pytest
+
+
+@pytest.mark.item("pre.owners")
+def test_first(target):
+    """Confirm release owner, rollback owner, and incident channel."""
+    assert False, "owner missing"
+'''
+
+
+@pytest.mark.parametrize(("expires", "decision"), [("2999-01-01T00:00:00Z", "GO"),
+                                                   ("2001-01-01T00:00:00Z", "NO-GO")])
+def test_active_waiver_passes_the_gate_and_an_expired_one_is_void(pytester, expires, decision):
+    write_checks(pytester, WAIVED)
+    record = pytester.path / "record.toml"
+    record.write_text(
+        'release_id = "r1"\nrelease_owner = "Dana"\nrollback_owner = "Sam"\n'
+        'incident_channel = "#inc"\nenvironment = "staging"\n'
+        f'[[waiver]]\ncheck = "demo.first"\njustification = "owner on leave, CTO signs"\n'
+        f'approved_by = "CTO"\nexpires = {expires}\n')
+    result = run(pytester, "--target", "env", "--release-record", str(record))
+    data = evidence_of(pytester)
+    assert data["verdict"]["decision"] == decision
+    if decision == "GO":
+        assert result.ret == 0
+        assert data["verdict"]["waived"] == ["demo.first (owner on leave, CTO signs, approved by "
+                                             "CTO)"]
+    else:
+        assert result.ret == 1
+
+
+def test_plain_test_runs_do_not_create_evidence_folders(pytester):
+    pytester.makepyfile(test_plain="def test_ok():\n    assert True\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert not (pytester.path / "reports").exists()
+    assert not re.search("releaseops verdict", result.stdout.str())
+
+
+def test_latest_points_at_the_newest_run(pytester):
+    write_checks(pytester, DEMO)
+    run(pytester)
+    run(pytester)
+    runs = sorted(p.name for p in (pytester.path / "reports").iterdir() if p.name != "latest")
+    assert len(runs) == 2
+    assert os.readlink(pytester.path / "reports" / "latest") == runs[-1]
