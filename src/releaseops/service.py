@@ -98,17 +98,17 @@ class ServiceProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> int | None:
-        """SIGTERM (graceful), then SIGKILL after a timeout; returns the exit code."""
+        """SIGINT (gunicorn quick shutdown), then SIGKILL after a timeout; returns the exit code."""
         process, self.process = self.process, None
         if process is None:
             return None
         if process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
+                process.send_signal(signal.SIGINT)  # gunicorn: quick shutdown
             try:
                 process.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
-                log.warning("service pid %s ignored SIGTERM; killing", process.pid)
+                log.warning("service pid %s ignored SIGINT; killing", process.pid)
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
                 process.wait(timeout=STOP_TIMEOUT)
