@@ -62,7 +62,9 @@ def test_all_green_is_go_with_a_full_evidence_folder(pytester):
     first = next(c for c in data["checks"] if c["check_id"] == "demo.first")
     assert first["evidence"] == [{"kind": "json", "title": "seen", "content": {"owner": "Dana"}}]
     checklist = (folder / "checklist.md").read_text()
-    assert "- [x] Confirm release owner, rollback owner, and incident channel. — passed" in checklist
+    assert (
+        "- [x] Confirm release owner, rollback owner, and incident channel. — passed" in checklist
+    )
     assert "(evidence/demo.first.json)" in checklist
 
 
@@ -70,18 +72,23 @@ def test_failed_prerequisite_blocks_its_dependent_but_not_the_rest(pytester):
     write_checks(pytester, DEMO, first_ok=False)
     result = run(pytester, "-rs")
     result.assert_outcomes(passed=1, failed=1, skipped=1)
-    result.stdout.fnmatch_lines(["*blocked by Confirm release owner, rollback owner, and "
-                                 "incident channel. (failed)*"])
+    result.stdout.fnmatch_lines(
+        ["*blocked by Confirm release owner, rollback owner, and incident channel. (failed)*"]
+    )
     assert result.ret == 1
     data = evidence_of(pytester)
     outcomes = {c["check_id"]: c["outcome"] for c in data["checks"]}
-    assert outcomes == {"demo.first": "failed", "demo.second": "not verified",
-                        "demo.independent": "passed"}
+    assert outcomes == {
+        "demo.first": "failed",
+        "demo.second": "not verified",
+        "demo.independent": "passed",
+    }
     assert data["verdict"]["decision"] == "NO-GO"
     conditions = {c for r in data["verdict"]["reasons"] for c in r["conditions"]}
     assert conditions == {"nogo.backup"}  # the blocked backup step is the No-Go reason
-    assert "owner missing" in next(r["message"] for r in data["verdict"]["reasons"]
-                                   if r["check_id"] == "demo.first")
+    assert "owner missing" in next(
+        r["message"] for r in data["verdict"]["reasons"] if r["check_id"] == "demo.first"
+    )
 
 
 def test_unknown_prerequisite_is_a_usage_error(pytester):
@@ -93,7 +100,8 @@ def test_unknown_prerequisite_is_a_usage_error(pytester):
 
 def test_prerequisite_ordered_later_is_a_usage_error(pytester):
     source = DEMO.replace('@pytest.mark.after("test_first")\n', "").replace(
-        'def test_independent():', '@pytest.mark.after("test_zzz")\ndef test_independent():')
+        "def test_independent():", '@pytest.mark.after("test_zzz")\ndef test_independent():'
+    )
     source += '\n\n@pytest.mark.item("pre.env")\ndef test_zzz():\n    """Later."""\n'
     write_checks(pytester, source)
     result = run(pytester)
@@ -127,8 +135,9 @@ def test_secrets_are_masked_in_every_artifact_and_the_terminal(pytester, monkeyp
             assert secret not in path.read_text(errors="replace"), path
 
 
-def test_html_report_is_self_contained_and_shows_allow_listed_environment_only(pytester,
-                                                                             monkeypatch):
+def test_html_report_is_self_contained_and_shows_allow_listed_environment_only(
+    pytester, monkeypatch
+):
     monkeypatch.setenv("CI", "true")
     monkeypatch.setenv("GITHUB_TOKEN_LIKE", "leaky-value-123")
     write_checks(pytester, DEMO)
@@ -160,8 +169,9 @@ def test_first(target):
 '''
 
 
-@pytest.mark.parametrize(("expires", "decision"), [("2999-01-01T00:00:00Z", "GO"),
-                                                   ("2001-01-01T00:00:00Z", "NO-GO")])
+@pytest.mark.parametrize(
+    ("expires", "decision"), [("2999-01-01T00:00:00Z", "GO"), ("2001-01-01T00:00:00Z", "NO-GO")]
+)
 def test_active_waiver_passes_the_gate_and_an_expired_one_is_void(pytester, expires, decision):
     write_checks(pytester, WAIVED)
     record = pytester.path / "record.toml"
@@ -169,14 +179,16 @@ def test_active_waiver_passes_the_gate_and_an_expired_one_is_void(pytester, expi
         'release_id = "r1"\nrelease_owner = "Dana"\nrollback_owner = "Sam"\n'
         'incident_channel = "#inc"\nenvironment = "staging"\n'
         f'[[waiver]]\ncheck = "demo.first"\njustification = "owner on leave, CTO signs"\n'
-        f'approved_by = "CTO"\nexpires = {expires}\n')
+        f'approved_by = "CTO"\nexpires = {expires}\n'
+    )
     result = run(pytester, "--target", "env", "--release-record", str(record))
     data = evidence_of(pytester)
     assert data["verdict"]["decision"] == decision
     if decision == "GO":
         assert result.ret == 0
-        assert data["verdict"]["waived"] == ["demo.first (owner on leave, CTO signs, approved by "
-                                             "CTO)"]
+        assert data["verdict"]["waived"] == [
+            "demo.first (owner on leave, CTO signs, approved by CTO)"
+        ]
     else:
         assert result.ret == 1
 

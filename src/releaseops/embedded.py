@@ -74,8 +74,15 @@ class EmbeddedTarget:
         """Start everything at the previous release; return the deployment environment.
 
         With `template`, the database is copied from one that `stage_database()` prepared
-        (much faster than migrating and seeding again).
+        (much faster than migrating and seeding again). A failure tears down what started.
         """
+        try:
+            return self._start(template)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, template: str | None) -> dict[str, str]:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if self.cluster is None:
             self.cluster = make_cluster(self.provider)

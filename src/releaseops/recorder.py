@@ -136,8 +136,11 @@ class Recorder:
         if not self.verdict.is_go and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         failed_checks = sum(r.outcome == "failed" for r in results)
-        if (self.verdict.is_go and session.exitstatus == pytest.ExitCode.TESTS_FAILED
-                and session.testsfailed == failed_checks):
+        if (
+            self.verdict.is_go
+            and session.exitstatus == pytest.ExitCode.TESTS_FAILED
+            and session.testsfailed == failed_checks
+        ):
             # Every failure is waived or only warns: the gate is GO, and so is the exit code.
             session.exitstatus = pytest.ExitCode.OK
 

@@ -1,0 +1,86 @@
+"""Docs and help texts are part of the contract: they exist and match the code."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = sorted(p.name for p in (REPO / "scripts").glob("*.py"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_script_has_help_with_a_runnable_example(script):
+    proc = subprocess.run(
+        [sys.executable, f"scripts/{script}", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "usage:" in proc.stdout
+    assert re.search(rf"(python )?scripts/{re.escape(script)}", proc.stdout), (
+        f"{script} --help shows no runnable example"
+    )
+
+
+def test_dc_wrapper_has_help_without_docker():
+    proc = subprocess.run(
+        [str(REPO / "scripts" / "dc"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 0
+    assert "./scripts/dc up -d --build" in proc.stdout
+
+
+def test_readme_first_screen_gives_the_two_commands():
+    first_screen = "\n".join((REPO / "README.md").read_text().splitlines()[:30])
+    assert "pytest checks/predeploy" in first_screen
+    assert "pytest tests" in first_screen
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (REPO / ".ci" / "run").read_text()
+    assert re.search(r"^run_pytest tests$", ci, re.MULTILINE)
+    assert 'pytest "$@"' in ci
+    assert re.search(r"^run_pytest checks$", ci, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "--target",
+        "--database-url",
+        "--api-base-url",
+        "--api-log-source",
+        "--backup-dir",
+        "--release-record",
+        "--drill-database-url",
+        "--postgres-admin-url",
+        "--migrations-dir",
+        "--execute",
+        "--confirm-db",
+        "--pg-provider",
+        "--probe-timeout",
+        "--reports-dir",
+    ],
+)
+def test_every_plugin_option_is_documented_in_the_readme(option):
+    assert option in (REPO / "README.md").read_text()
+
+
+def test_every_configuration_variable_is_documented_in_the_readme():
+    from releaseops.target import ENV_KEYS
+
+    readme = (REPO / "README.md").read_text()
+    undocumented = [
+        k for k in ENV_KEYS if k not in readme and k not in ("PATH", "RELEASEOPS_PG_ROOT")
+    ]
+    assert undocumented == []

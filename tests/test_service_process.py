@@ -1,0 +1,40 @@
+"""Running the reference service as a child process (releaseops.service)."""
+
+import os
+
+import pytest
+import requests
+
+from releaseops.errors import ServiceFailedToStart
+from releaseops.service import ServiceProcess
+
+
+def test_service_that_cannot_start_reports_its_log_tail(tmp_path):
+    env = {**os.environ, "DATABASE_URL": "not a url", "FLASK_CONFIG": "development"}
+    service = ServiceProcess(env, tmp_path / "api.log", workers=1)
+    with pytest.raises(ServiceFailedToStart, match="exited with code 2 during startup"):
+        service.start(timeout=20)
+    assert service.pid is None
+
+
+def test_embedded_service_answers_and_stops(tmp_path, pg_cluster):
+    from releaseops import migrations
+    from releaseops.scratch import ScratchDatabase
+
+    with ScratchDatabase(pg_cluster.url) as db:
+        migrations.apply(db, migrations.DEFAULT_DIR)
+        env = {
+            **os.environ,
+            "DATABASE_URL": db.sqlalchemy(with_password=True),
+            "FLASK_CONFIG": "development",
+            "API_TOKENS": "t" * 24,
+        }
+        service = ServiceProcess(env, tmp_path / "api.log", workers=1).start(timeout=30)
+        try:
+            assert requests.get(f"{service.base_url}/health", timeout=5).status_code == 200
+            pid = service.pid
+        finally:
+            service.stop()
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+        assert service.stop() is None  # idempotent
