@@ -71,3 +71,26 @@ def test_unknown_question_is_not_found(api):
     response = api.post("/api/ai/classify", json={"question_id": 99999999})
     assert response.status_code == 404
     assert response.get_json()["error_code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("auto_apply", [True, False])
+def test_preview_tells_what_classifying_would_do_and_writes_nothing(make_app, auto_apply):
+    app = make_app(AI_AUTO_APPLY=auto_apply, DB_READ_ONLY=True)
+    api = Api(app.test_client())
+    qid = question_id(app, "seed-chem-002")
+    response = api.get(f"/api/ai/classify/{qid}/preview")
+    assert response.status_code == 200  # a GET: allowed during the write freeze
+    data = response.get_json()
+    assert (data["label"], data["would_apply"], data["auto_apply"]) == (
+        "chemistry", auto_apply, auto_apply)
+
+
+def test_preview_of_an_unknown_question_is_404(make_app):
+    api = Api(make_app().test_client())
+    response = api.get("/api/ai/classify/999999/preview")
+    assert (response.status_code, response.get_json()["error_code"]) == (404, "NOT_FOUND")
+
+
+def test_preview_requires_the_token(make_app):
+    response = make_app().test_client().get("/api/ai/classify/1/preview")
+    assert (response.status_code, response.get_json()["error_code"]) == (401, "AUTH_REQUIRED")
