@@ -86,3 +86,38 @@ def test_container_provider_skips_with_a_clear_reason_without_docker():
 def test_auto_provider_falls_back_to_local_binaries_without_docker(monkeypatch):
     monkeypatch.setattr("releaseops.cluster.docker_available", lambda: False)
     assert isinstance(make_cluster("auto"), LocalCluster)
+
+
+def test_ctrl_c_during_a_run_still_tears_the_cluster_down(pytester):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = pytester.path / "cluster.txt"
+    pytester.makepyfile(
+        test_sleepy=f"""
+import time
+
+def test_sleeps(pg_cluster):
+    open({str(marker)!r}, "w").write(f"{{pg_cluster.pid}} {{pg_cluster.workdir}}")
+    time.sleep(60)
+"""
+    )
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_sleepy.py"]
+    with subprocess.Popen(
+        argv,
+        cwd=pytester.path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    ) as proc:
+        deadline = time.monotonic() + 30
+        while not marker.exists() or not marker.read_text():
+            assert time.monotonic() < deadline, "the cluster never started"
+            time.sleep(0.1)
+        pid_text, workdir = marker.read_text().split(" ", 1)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert not pid_alive(int(pid_text))
+    assert not os.path.exists(workdir)

@@ -208,3 +208,30 @@ def test_latest_points_at_the_newest_run(pytester):
     runs = sorted(p.name for p in (pytester.path / "reports").iterdir() if p.name != "latest")
     assert len(runs) == 2
     assert os.readlink(pytester.path / "reports" / "latest") == runs[-1]
+
+
+def test_unresolvable_pytest_order_marker_is_an_error_not_a_warning(pytester):
+    write_checks(
+        pytester,
+        DEMO.replace(
+            "pytestmark = pytest.mark.order(1)",
+            'pytestmark = pytest.mark.order(after="test_missing")',
+        ),
+    )
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*pytest-order: cannot execute*relative to others*"])
+
+
+def test_container_provider_without_docker_leaves_checks_not_verified(pytester):
+    write_checks(
+        pytester, DEMO.replace("def test_first(evidence):", "def test_first(evidence, target):")
+    )
+    result = run(pytester, "--target", "embedded", "--pg-provider", "container", "-rs")
+    if "not verified: no Docker engine is reachable" not in result.stdout.str():
+        pytest.skip("a Docker engine is reachable here")
+    data = evidence_of(pytester)
+    assert data["verdict"]["decision"] == "NO-GO"
+    outcomes = {c["check_id"]: c["outcome"] for c in data["checks"]}
+    assert outcomes["demo.first"] == "not verified"
+    assert result.ret == 1

@@ -114,6 +114,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not getattr(config.option, "htmlpath", None):
         config.option.htmlpath = str(folder / "report.html")
     config.option.self_contained_html = True
+    # An order that cannot be honoured is an error for a gate, not pytest-order's warning.
+    config.option.fail_all_on_failed_ordering = True
     if not getattr(config.option, "xmlpath", None):
         config.option.xmlpath = str(folder / "junit.xml")
     recorder = Recorder(config, folder, run_id)
