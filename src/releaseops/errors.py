@@ -107,10 +107,302 @@ class DockerUnavailable(ClusterError):
 
 # --- migrations ----------------------------------------------------------------------------
 
+
+class MigrationError(ReleaseOpsError):
+    """Base of the migration runner's errors."""
+
+    exit_code = 10
+
+
+class InvalidMigrationFile(MigrationError, ValueError):
+    """A file in the migrations directory breaks the naming rule or carries a bad directive."""
+
+    exit_code = 10
+
+    def __init__(self, message: str, *, path: Path | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class MigrationsRefused(MigrationError):
+    """The database and the migration files disagree, so nothing was applied."""
+
+    exit_code = 11
+
+    def __init__(self, message: str, *, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(message)
+
+
+class ChecksumMismatch(MigrationsRefused):
+    """An applied migration file was edited afterwards."""
+
+
+class MigrationFileMissing(MigrationsRefused):
+    """A version recorded as applied has no file any more."""
+
+
+class DatabaseAheadOfCode(MigrationsRefused):
+    """The database has versions newer than every migration file (future versions)."""
+
+
+class OutOfOrderMigration(MigrationsRefused):
+    """A pending file is older than the newest applied version."""
+
+
+class BaselineRefused(MigrationsRefused):
+    """A baseline was asked for where it would falsify the migration history."""
+
+
+class MigrationFailed(MigrationError):
+    """A migration's SQL failed; its transaction was rolled back and no row was recorded."""
+
+    exit_code = 12
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file_name: str,
+        line: int | None = None,
+        sqlstate: str | None = None,
+        pg_message: str | None = None,
+    ) -> None:
+        self.file_name = file_name
+        self.line = line
+        self.sqlstate = sqlstate
+        self.pg_message = pg_message
+        super().__init__(message)
+
+
+class MigrationBlocked(MigrationFailed):
+    """A migration statement waited longer than lock_timeout for a lock held by another session."""
+
+
+class InvalidIndexLeft(MigrationFailed):
+    """A no-transaction migration left an INVALID index behind (a failed concurrent build)."""
+
+    def __init__(self, message: str, *, file_name: str, indexes: list[str]) -> None:
+        self.indexes = indexes
+        super().__init__(message, file_name=file_name)
+
+
+class MigrationLockTimeout(MigrationError, TimeoutError):
+    """Another runner held the migration advisory lock for longer than we were willing to wait."""
+
+    exit_code = 13
+
+    def __init__(self, message: str, *, waited_s: float, holder: str | None = None) -> None:
+        self.waited_s = waited_s
+        self.holder = holder
+        super().__init__(message)
+
+
 # --- backup --------------------------------------------------------------------------------
+
+
+class BackupError(ReleaseOpsError):
+    """A backup could not be taken, found or trusted."""
+
+    exit_code = 20
+
+
+class BackupFailed(BackupError):
+    """pg_dump (or writing its output) failed; no finished-looking file was left behind."""
+
+
+class BackupVerificationFailed(BackupError):
+    """A freshly written backup failed verification and was discarded."""
+
+    exit_code = 21
+
+
+class BackupExists(BackupError, FileExistsError):
+    """The backup's final name is already taken; nothing was overwritten."""
+
+
+class BackupNotFound(BackupError, FileNotFoundError):
+    """The named dump file or directory does not exist."""
+
+    exit_code = 22
+
+
+class NoRollbackCandidate(BackupError):
+    """No verified backup of the database exists to roll back to."""
+
+    exit_code = 23
+
+    def __init__(self, message: str, *, out_dir: Path, dbname: str) -> None:
+        self.out_dir = out_dir
+        self.dbname = dbname
+        super().__init__(message)
+
 
 # --- restore -------------------------------------------------------------------------------
 
+
+class RestoreError(ReleaseOpsError):
+    """A restore was refused or failed."""
+
+    exit_code = 24
+
+
+class RestoreNotConfirmed(RestoreError):
+    """The destructive restore was not confirmed with the target database's exact name."""
+
+    exit_code = 25
+
+
+class DumpNotVerified(RestoreError):
+    """The dump failed verification, so it is not restored."""
+
+    exit_code = 26
+
+
+class ArchiveVersionUnsupported(RestoreError):
+    """The local pg_restore cannot read the dump's archive format version."""
+
+    exit_code = 27
+
+
+class DumpFromNewerServer(RestoreError):
+    """The dump was taken from a newer PostgreSQL major than the target server."""
+
+    exit_code = 27
+
+
+class RestoreFailed(RestoreError):
+    """pg_restore failed or reported errors it ignored; the target may be partly restored."""
+
+
+# --- drill ---------------------------------------------------------------------------------
+
+
+class DrillError(ReleaseOpsError):
+    """The restore drill was refused or could not run."""
+
+    exit_code = 28
+
+
+class DrillNameRefused(DrillError, ValueError):
+    """The drill database name is not a plain identifier."""
+
+    exit_code = 2
+
+
+class DrillTargetIsSource(DrillError):
+    """The drill database is the source database; the drill would destroy it."""
+
+    exit_code = 2
+
+
 # --- FTS -----------------------------------------------------------------------------------
 
+
+class FtsError(ReleaseOpsError):
+    """Full-text search columns could not be inspected or brought in line with the spec."""
+
+    exit_code = 8
+
+
+class FtsSpecInvalid(FtsError, ValueError):
+    """The FTS declaration in code is malformed (unknown weight, unsafe name, no columns)."""
+
+    exit_code = 2
+
+
+class FtsTableMissing(FtsError):
+    """A table or column named in the FTS spec does not exist in the database."""
+
+    @classmethod
+    def for_column(cls, table: str, column: str) -> FtsTableMissing:
+        """Build the error for a declared column the database lacks."""
+        return cls(
+            f"FTS spec names {table}.{column}, but the database has no such column. "
+            f"Apply the pending migrations first (run_postgres_migrations.py), "
+            f"or fix the spec to match the schema."
+        )
+
+    @classmethod
+    def for_table(cls, table: str) -> FtsTableMissing:
+        """Build the error for a declared table the database lacks."""
+        return cls(
+            f"FTS spec names table {table}, but the database has no such table. "
+            f"Apply the pending migrations first (run_postgres_migrations.py)."
+        )
+
+
 # --- service -------------------------------------------------------------------------------
+
+
+class RestartFailed(ReleaseOpsError):
+    """The configured restart/deploy command failed."""
+
+    exit_code = 7
+
+    @classmethod
+    def for_command(cls, command: str, code: int, stderr: str) -> RestartFailed:
+        """The command exited non-zero."""
+        tail = "\n".join(stderr.strip().splitlines()[-10:])
+        return cls(f"{command!r} exited with {code}: {tail or '(no stderr)'}. Set RESTART_COMMAND "
+                   f"to the command that restarts the service in this environment.")
+
+
+class ServiceFailedToStart(ReleaseOpsError):
+    """The service process exited or did not answer while starting."""
+
+    exit_code = 7
+
+    @classmethod
+    def exited(cls, code: int, log_tail: str) -> ServiceFailedToStart:
+        """The process ended during startup."""
+        return cls(f"the service exited with code {code} during startup; last log lines:\n"
+                   f"{log_tail}")
+
+    @classmethod
+    def timed_out(cls, seconds: float, log_tail: str) -> ServiceFailedToStart:
+        """The process never answered GET /health."""
+        return cls(f"the service did not answer GET /health within {seconds} s; last log "
+                   f"lines:\n{log_tail}")
+
+
+# --- checks --------------------------------------------------------------------------------
+
+
+class ReleaseRecordNotFound(ConfigurationError, FileNotFoundError):
+    """The release record file does not exist."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(
+            f"release record {path} not found. Pass --release-record PATH or set RELEASE_RECORD "
+            f"to the release's record; start from fixtures/release_record.example.toml "
+            f"(docs/release-record.md lists every field)."
+        )
+
+
+class ReleaseRecordInvalid(ConfigurationError, ValueError):
+    """The release record is not valid TOML or breaks the record's schema."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | None = None,
+        problems: list[str] | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.path = path
+        self.problems = problems or []
+        self.line = line
+        self.column = column
+        super().__init__(message)
+
+
+class LogSourceError(ConfigurationError):
+    """The API log could not be read from API_LOG_SOURCE (bad form, missing file, failure)."""
+
+    def __init__(self, message: str, *, source: str) -> None:
+        self.source = source
+        super().__init__(message)

@@ -1,0 +1,128 @@
+"""The restore drill: safe recreation, comparison by table, the whole run."""
+
+from __future__ import annotations
+
+import pytest
+
+from releaseops import backup, drill, restore
+from releaseops.dburl import DatabaseUrl
+from releaseops.errors import DrillNameRefused, DrillTargetIsSource
+from releaseops.scratch import drop_database
+
+
+def populate(db: DatabaseUrl) -> None:
+    with db.connect(autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE schema_migrations (version text PRIMARY KEY, checksum text, "
+            "applied_at timestamptz DEFAULT now(), file_name text, execution_ms int)"
+        )
+        conn.execute(
+            "INSERT INTO schema_migrations (version, checksum) VALUES ('0001', 'a'), ('0002', 'b')"
+        )
+        conn.execute("CREATE TABLE questions (id int PRIMARY KEY, body text, score float8)")
+        conn.execute(
+            "INSERT INTO questions SELECT g, md5(g::text), g / 7.0 FROM generate_series(1, 200) g"
+        )
+        conn.execute("CREATE TABLE tags (name text)")
+        conn.execute("INSERT INTO tags VALUES ('a'), ('b'), ('b')")
+
+
+@pytest.fixture
+def source(fresh_db: DatabaseUrl) -> DatabaseUrl:
+    populate(fresh_db)
+    return fresh_db
+
+
+@pytest.fixture
+def drill_copy(pg_cluster, source, tmp_path):
+    name = f"{source.dbname}_drill"
+    target = drill.recreate_database(pg_cluster.url, name, source=source)
+    made = backup.create(source, tmp_path)
+    restore.restore(target, made.path, confirm_db=name)
+    yield target
+    drop_database(pg_cluster.url, name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["exam; DROP DATABASE prod", 'exam"drill', "exam drill", "", "x" * 64, "drill$1"],
+)
+def test_hostile_drill_names_are_refused(pg_cluster, name):
+    with pytest.raises(DrillNameRefused, match="refusing drill database name"):
+        drill.recreate_database(pg_cluster.url, name, source=pg_cluster.url)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_drill_refuses_to_recreate_the_source_database(pg_cluster, source, host):
+    admin = DatabaseUrl(
+        dbname="postgres",
+        host=host,
+        port=pg_cluster.url.port,
+        user=pg_cluster.url.user,
+        password=pg_cluster.url.password,
+    )
+    with pytest.raises(DrillTargetIsSource, match="would drop it"):
+        drill.recreate_database(admin, source.dbname, source=source)
+    with source.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM questions").fetchone() == (200,)
+
+
+def test_recreate_starts_from_an_empty_database(pg_cluster, source):
+    name = f"{source.dbname}_again"
+    first = drill.recreate_database(pg_cluster.url, name, source=source)
+    with first.connect(autocommit=True) as conn:
+        conn.execute("CREATE TABLE leftover (x int)")
+    again = drill.recreate_database(pg_cluster.url, name, source=source)
+    with again.connect() as conn:
+        assert conn.execute("SELECT to_regclass('leftover')").fetchone() == (None,)
+    drop_database(pg_cluster.url, name)
+
+
+def test_restored_copy_compares_equal(source, drill_copy):
+    result = drill.compare(source, drill_copy)
+    assert result.is_equal, result.explain()
+    assert "3 tables, 205 rows, 2 schema_migrations rows" in result.explain()
+
+
+def test_one_changed_row_is_reported_by_table(source, drill_copy):
+    with drill_copy.connect(autocommit=True) as conn:
+        conn.execute("UPDATE questions SET body = 'changed' WHERE id = 17")
+    result = drill.compare(source, drill_copy)
+    assert not result.is_equal
+    assert list(result.differences) == ["public.questions"]
+    assert "content differs" in result.explain()
+
+
+def test_missing_rows_and_tables_are_reported_by_table(source, drill_copy):
+    with drill_copy.connect(autocommit=True) as conn:
+        conn.execute("DELETE FROM tags WHERE name = 'b'")
+        conn.execute("CREATE TABLE extra (x int)")
+    result = drill.compare(source, drill_copy)
+    assert result.differences == {
+        "public.extra": "in the drill copy but not in the source",
+        "public.tags": "3 rows in the source, 1 in the drill",
+    }
+
+
+def test_schema_migrations_difference_names_the_version(source, drill_copy):
+    with drill_copy.connect(autocommit=True) as conn:
+        conn.execute("UPDATE schema_migrations SET checksum = 'edited' WHERE version = '0002'")
+    result = drill.compare(source, drill_copy)
+    assert "rows differ for versions ['0002']" in result.differences["schema_migrations"]
+
+
+def test_whole_drill_runs_every_step_and_compares_equal(pg_cluster, source, tmp_path):
+    name = f"{source.dbname}_rehearsal"
+    report = drill.run(source, pg_cluster.url, name, tmp_path / "backups")
+    assert report.is_equal, report.comparison.explain()
+    assert list(report.steps) == ["recreate", "backup", "restore", "compare"]
+    assert report.backup.path.parent == tmp_path / "backups"
+    assert report.as_dict()["equal"] is True
+    assert pg_cluster.url.password not in "\n".join(report.lines())
+    drop_database(pg_cluster.url, name)
+
+
+def test_drill_with_a_hostile_name_stops_before_the_backup(pg_cluster, source, tmp_path):
+    with pytest.raises(DrillNameRefused, match="refusing drill database name"):
+        drill.run(source, pg_cluster.url, "x; DROP DATABASE y", tmp_path / "backups")
+    assert not (tmp_path / "backups").exists()
