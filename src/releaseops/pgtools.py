@@ -50,18 +50,24 @@ def candidate_dirs(environ: Mapping[str, str] | None = None) -> list[str]:
         dirs.append(environ["PG_BINDIR"])
     pg_config = shutil.which("pg_config", path=environ.get("PATH"))
     if pg_config:
-        try:
-            out = subprocess.run(
-                [pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=True
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            out = ""
+        out = _pg_config_bindir(pg_config)
         if out:
             dirs.append(out)
     root = Path(environ.get("RELEASEOPS_PG_ROOT", DEFAULT_PG_ROOT))
     versioned = sorted(root.glob("*/bin"), key=lambda p: _int_or_zero(p.parent.name), reverse=True)
     dirs.extend(str(p) for p in versioned)
     return list(dict.fromkeys(dirs))
+
+
+@lru_cache(maxsize=8)
+def _pg_config_bindir(pg_config: str) -> str:
+    """`pg_config --bindir`, asked once per pg_config binary."""
+    try:
+        return subprocess.run(
+            [pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
 
 def _int_or_zero(text: str) -> int:
