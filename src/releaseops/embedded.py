@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from releaseops import backup, fts, migrations, record, restore
-from releaseops.cluster import ContainerCluster, LocalCluster, Provider, make_cluster
+from releaseops.cluster import LocalCluster, Provider, make_cluster
+from releaseops.container import ContainerCluster
 from releaseops.dburl import DatabaseUrl
 from releaseops.scratch import create_database, drop_database
 from releaseops.service import ServiceProcess

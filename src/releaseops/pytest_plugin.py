@@ -13,7 +13,8 @@ import requests
 
 from releaseops import gating, runfolder
 from releaseops import target as ro_target
-from releaseops.cluster import ContainerCluster, LocalCluster, make_cluster
+from releaseops.cluster import LocalCluster, make_cluster
+from releaseops.container import ContainerCluster
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import ConfigurationError, DockerUnavailable, ReleaseOpsError
 from releaseops.evidence import Collector
