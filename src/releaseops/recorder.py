@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Generator
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from releaseops import gating, runfolder
 from releaseops.checklist import ITEMS
 from releaseops.evidence import Record, Redactor
-from releaseops.verdict import CheckResult, Outcome, Verdict, decide
+from releaseops.verdict import CheckResult, Outcome, Verdict, conditions_for, decide
 
 EVIDENCE_KEY = pytest.StashKey[list[Record]]()
 _RANK = {"passed": 0, "not verified": 1, "failed": 2}
@@ -106,21 +107,26 @@ class Recorder:
         )
 
     def _attach(self, item: pytest.Item, report: pytest.TestReport, result: CheckResult) -> None:
-        texts = [f"{ITEMS[i].text}" for i in result.items]
-        report.user_properties.extend(("checklist", t) for t in texts)
+        report.user_properties.extend(("checklist", ITEMS[i].text) for i in result.items)
         report.user_properties.append(("check_id", result.check_id))
+        report.checklist_text = _row_title(result)  # type: ignore[attr-defined]
         try:
             from pytest_html import extras
         except ImportError:  # pragma: no cover - pytest-html is a dependency
             return
-        attached = list(getattr(report, "extras", []))
+        # HTML extras render inside the row's details, so the evidence sits in the row itself.
+        blocks = [
+            f"<p><b>check</b> {escape(result.check_id)} — {escape(result.outcome)}"
+            f"{' — ' + escape(result.message) if result.message else ''}</p>"
+        ]
         if result.waiver:
-            attached.append(extras.text(str(result.waiver), name="waiver"))
+            blocks.append(f"<p><b>waiver</b> {escape(str(result.waiver))}</p>")
         for record in result.evidence:
             body = Record(record["kind"], record["title"], record["content"]).as_text()
-            attached.append(extras.text(body, name=record["title"]))
+            blocks.append(f"<h4>{escape(record['title'])}</h4><pre>{escape(body)}</pre>")
+        attached = list(getattr(report, "extras", []))
+        attached.append(extras.html("".join(blocks)))
         report.extras = attached  # type: ignore[attr-defined]
-        report.checklist_text = " / ".join(texts)  # type: ignore[attr-defined]
 
     # --- end of run --------------------------------------------------------------------------
 
@@ -151,10 +157,13 @@ class Recorder:
         """Put the verdict and its reasons at the top of report.html."""
         if self.verdict is None:
             return
-        from html import escape
-
         items = "".join(f"<li>{escape(r.line())}</li>" for r in self.verdict.reasons)
         prefix.append(f"<h2>Verdict: {escape(self.verdict.decision)}</h2><ul>{items}</ul>")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report: Any) -> None:
+        """Name the report after the run."""
+        report.title = f"releaseops release evidence — {self.run_id}"
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
@@ -164,8 +173,6 @@ class Recorder:
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         """Show each check's checklist text in its row."""
-        from html import escape
-
         cells.insert(1, f"<td>{escape(getattr(report, 'checklist_text', ''))}</td>")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -181,6 +188,14 @@ class Recorder:
                 green=self.verdict.is_go,
             )
         terminalreporter.write_line(f"evidence: {self.folder}")
+
+
+def _row_title(result: CheckResult) -> str:
+    """The checklist text of a check, then the No-Go conditions it decides."""
+    own = [ITEMS[i].text for i in result.items if ITEMS[i].section != "4"]
+    no_go = [ITEMS[c].text for c in conditions_for(result.items)]
+    title = " / ".join(own) or " / ".join(ITEMS[i].text for i in result.items)
+    return title + (f" — decides No-Go: {'; '.join(no_go)}" if no_go else "")
 
 
 def _short(text: str, limit: int = 600) -> str:
