@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from releaseops.errors import ConfigurationError
-from releaseops.http import expect_json, expect_status
+from releaseops.http import body_excerpt, describe, expect_json, expect_status
 
 SMOKE_TAG = "releaseops-smoke"
 MANAGE = "/api/manage/questions"
@@ -75,13 +75,26 @@ def smoke_payload() -> dict[str, Any]:
 
 @contextmanager
 def smoke_question(api: requests.Session, base: str) -> Iterator[dict[str, Any]]:
-    """Create a smoke question; delete it on the way out, even when the body fails."""
+    """Create a smoke question; delete it on the way out, even when the body fails.
+
+    When the body failed, its error is what counts and the delete is best effort. When the
+    body passed, a delete that does not answer 204 (or 404: the body deleted it already) is an
+    AssertionError naming the smoke question left behind in the target.
+    """
     created = expect_json(expect_status(api.post(f"{base}{MANAGE}", json=smoke_payload()), 201))
+    url = f"{base}{MANAGE}/{created['id']}"
     try:
         yield created
-    finally:
+    except BaseException:
         with suppress(requests.RequestException):
-            api.delete(f"{base}{MANAGE}/{created['id']}")
+            api.delete(url)
+        raise
+    response = api.delete(url)
+    if response.status_code not in (204, 404):
+        raise AssertionError(
+            f"smoke question {created.get('ref')!r} was left behind: {describe(response)}, "
+            f"expected 204; body: {body_excerpt(response)}. Delete it by hand."
+        )
 
 
 def leftover_smoke_rows(api: requests.Session, base: str) -> list[str]:

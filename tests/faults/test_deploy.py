@@ -1,0 +1,114 @@
+"""Each deploy step goes red, alone, when its fault is injected.
+
+The staged target starts at the previous release: every migration but the newest is applied.
+Without --execute the phase only verifies the resulting state; with `staged.execute()` it runs
+the checklist commands against the staged database.
+"""
+
+import json
+from datetime import UTC, datetime
+
+MIGRATE = "deploy.migrations_applied"
+FTS = "deploy.fts_synced"
+RESTART = "deploy.services_restarted"
+HEALTH = "deploy.health_and_startup_migration_check_clean"
+AFTER_MIGRATE = {FTS, RESTART, HEALTH}
+
+
+def test_deploy_is_green_once_the_release_is_deployed(staged):
+    staged.target.deploy()
+    run = staged.run("deploy")
+    assert run.decision == "GO", run.describe()
+    assert run.returncode == 0
+    assert run.failed == set() and run.not_verified == set()
+
+
+def test_pending_migration_without_execute_turns_migration_check_red(staged):
+    run = staged.run("deploy")
+    assert run.failed == {MIGRATE}, run.describe()
+    # Every later step is blocked by the red migration step.
+    assert run.not_verified == AFTER_MIGRATE, run.describe()
+    message = run.message(MIGRATE)
+    assert "0004_trigram.sql is pending" in message
+    assert "needs --execute" in message
+    assert run.decision == "NO-GO" and run.returncode != 0
+    assert "nogo.migration" in run.conditions()
+
+
+def test_failing_migration_with_execute_turns_migration_check_red(staged):
+    copy = staged.migrations_copy()
+    newest = sorted(copy.glob("*.sql"))[-1]
+    newest.write_text("CREATE INDEX broken_idx ON no_such_table (id);\n")
+    run = staged.run("deploy", *staged.execute())
+    assert run.failed == {MIGRATE}, run.describe()
+    assert run.not_verified == AFTER_MIGRATE, run.describe()
+    message = run.message(MIGRATE)
+    assert "exited 12" in message and newest.name in message, message
+    assert all("blocked by" in run.message(check) for check in AFTER_MIGRATE)
+    assert run.decision == "NO-GO" and run.returncode != 0
+    assert "nogo.migration" in run.conditions()
+
+
+def test_stale_fts_vectors_turn_fts_check_red(staged):
+    staged.target.deploy()
+    # An update that bypasses the FTS trigger leaves search vectors out of date.
+    staged.sql(
+        "ALTER TABLE questions DISABLE TRIGGER USER;"
+        "UPDATE questions SET stem = stem || ' (revised)' WHERE ref = 'seed-bio-001';"
+        "ALTER TABLE questions ENABLE TRIGGER USER;"
+    )
+    run = staged.run("deploy")
+    # The restart and health steps come after the FTS sync, so they are blocked by it.
+    assert run.failed == {FTS}, run.describe()
+    assert run.not_verified == {RESTART, HEALTH}, run.describe()
+    message = run.message(FTS)
+    assert "stale" in message and "needs --execute" in message, message
+    assert run.decision == "NO-GO" and run.returncode != 0
+
+
+def test_failing_restart_command_turns_restart_check_red(staged):
+    staged.overrides["RESTART_COMMAND"] = "exit 1"
+    run = staged.run("deploy", *staged.execute())
+    assert run.failed == {RESTART}, run.describe()
+    assert run.not_verified == {HEALTH}, run.describe()
+    assert "exit 1" in run.message(RESTART), run.message(RESTART)
+    assert run.decision == "NO-GO" and run.returncode != 0
+    assert "nogo.api_start" in run.conditions()
+    secrets = [staged.target.token, staged.target.secret_key, staged.db.password]
+    assert not [s for s in secrets if s and s in run.artifacts_text()]
+
+
+def test_mismatch_at_startup_turns_health_check_red(staged):
+    staged.target.deploy()
+    staged.append_log(
+        json.dumps(
+            {
+                "level": "ERROR",
+                "logger": "exambank.startup",
+                "message": "migration mismatch: 0002_documents.sql was edited after it was applied",
+                "event": "migration_check",
+                "state": "mismatch",
+                "refused": False,
+                "mismatched": ["0002_documents.sql"],
+                "timestamp": datetime.now(UTC).isoformat(),
+            }
+        )
+    )
+    run = staged.run("deploy")
+    assert run.failed == {HEALTH}, run.describe()
+    message = run.message(HEALTH)
+    assert "'mismatch'" in message and "0002_documents.sql" in message, message
+    assert run.decision == "NO-GO" and run.returncode != 0
+    assert "nogo.api_start" in run.conditions()
+
+
+def test_restart_command_that_changes_nothing_turns_health_check_red(staged):
+    # The command "succeeds" but the service keeps running the previous release's code, so
+    # /health sees a database ahead of it. The restart step itself cannot tell.
+    staged.overrides["RESTART_COMMAND"] = "true"
+    run = staged.run("deploy", *staged.execute())
+    assert run.failed == {HEALTH}, run.describe()
+    message = run.message(HEALTH)
+    assert "'future': 1" in message and "not restarted on the release" in message, message
+    assert run.decision == "NO-GO" and run.returncode != 0
+    assert "nogo.api_start" in run.conditions()
