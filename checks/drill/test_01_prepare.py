@@ -2,9 +2,11 @@
 
 import pytest
 
-from releaseops import rollout
+from releaseops import dburl, rollout
 
 pytestmark = pytest.mark.order(110)
+
+LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
 @pytest.mark.item("drill.urls")
@@ -20,22 +22,41 @@ def test_drill_urls_prepared(target, evidence):
             "admin": admin.masked(),
         },
     )
-    assert drill.dbname != source.dbname or (drill.host, drill.port) != (
-        source.host,
-        source.port,
-    ), (
+    refused = not dburl.is_safe_identifier(drill.dbname)
+    assert not refused, (
+        f"the drill database name {drill.dbname!r} is not a plain identifier (letters, digits, "
+        f"_ . -, at most 63 characters): the drill refuses to drop or create it; set "
+        f"DRILL_DB_NAME to a plain name like exam_restore_drill"
+    )
+    is_source = drill.dbname == source.dbname and _server(drill) == _server(source)
+    assert not is_source, (
         f"the drill database {drill.masked()} is the source database: the drill would drop it; "
         f"set DRILL_DB_NAME or DRILL_DATABASE_URL to a dedicated database"
     )
-    assert (drill.host, drill.port) == (admin.host, admin.port), (
+    elsewhere = _server(drill) != _server(admin)
+    assert not elsewhere, (
         f"POSTGRES_ADMIN_URL ({admin.masked()}) is not on the drill database's server "
         f"({drill.masked()}): it cannot drop and create the drill database"
     )
 
 
+def _server(url: dburl.DatabaseUrl) -> tuple[str, int]:
+    """Host and port, with every loopback spelling (localhost, 127.0.0.1, ::1) as one."""
+    host = url.host.lower().strip("[]")
+    return ("loopback" if host in LOOPBACK else host), url.port
+
+
 @pytest.mark.item("drill.preflight")
 def test_preflight_tooling_checks(target, evidence):
     """2. Run preflight tooling checks: python scripts/verify_repo.py --ops-preflight"""
-    proc = rollout.run_script(target, "python scripts/verify_repo.py --ops-preflight")
+    # The script defaults to the repository's migrations; the drill uses the target's.
+    proc = rollout.run_script(
+        target,
+        'python scripts/verify_repo.py --ops-preflight --migrations-dir "$MIGRATIONS_DIR"',
+        extra_env={
+            "MIGRATIONS_DIR": str(target.migrations_dir),
+            "BACKUP_DIR": str(target.backup_dir),
+        },
+    )
     evidence.text("verify_repo.py --ops-preflight", proc.stdout + proc.stderr)
     assert proc.returncode == 0, f"preflight exited {proc.returncode}:\n{proc.stdout[-1500:]}"

@@ -54,8 +54,8 @@ def test_migrations_rerun_on_drill(target, state, evidence):
     url = state["drill"].sqlalchemy(with_password=True)
     proc = rollout.run_script(
         target,
-        'python scripts/run_postgres_migrations.py --db "$DRILL_DB"',
-        extra_env={"DRILL_DB": url},
+        'python scripts/run_postgres_migrations.py --db "$DRILL_DB" --dir "$MIGRATIONS_DIR"',
+        extra_env={"DRILL_DB": url, "MIGRATIONS_DIR": str(target.migrations_dir)},
     )
     evidence.text("run_postgres_migrations.py", proc.stdout + proc.stderr)
     assert proc.returncode == 0, (

@@ -8,12 +8,23 @@ from releaseops import lint, migrations, rollout
 
 pytestmark = pytest.mark.order(40)
 
-PREFLIGHT = 'python scripts/verify_repo.py --ops-preflight --db "$DATABASE_URL" --json'
+PREFLIGHT = (
+    'python scripts/verify_repo.py --ops-preflight --db "$DATABASE_URL" '
+    '--migrations-dir "$MIGRATIONS_DIR" --json'
+)
 
 
 @pytest.fixture(scope="module")
 def preflight_run(target):
-    proc = rollout.run_script(target, PREFLIGHT)
+    # The scripts default to the repository's migrations; the checks look at the target's.
+    proc = rollout.run_script(
+        target,
+        PREFLIGHT,
+        extra_env={
+            "MIGRATIONS_DIR": str(target.migrations_dir),
+            "BACKUP_DIR": str(target.backup_dir),
+        },
+    )
     try:
         report = json.loads(proc.stdout)
     except json.JSONDecodeError:

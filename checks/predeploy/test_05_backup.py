@@ -51,7 +51,10 @@ def test_backup_path_and_release_timestamp_recorded(taken, release_record, evide
     }
     evidence.json("recorded", recorded)
     missing = [k for k, v in recorded.items() if not v]
-    assert not missing, f"could not record: {', '.join(missing)}"
+    assert not missing, (
+        f"could not record {', '.join(missing)}: backup_postgres.py --json reported no "
+        f"{', '.join(missing)} for the backup it took, so the release cannot name its rollback file"
+    )
 
 
 @pytest.mark.item("nogo.rollback_candidate")
@@ -60,6 +63,10 @@ def test_rollback_candidate_identified(target, db, taken, evidence):
     """Rollback backup candidate can be identified: the newest verified backup of the database."""
     candidate = backup.rollback_candidate(target.backup_dir, db.dbname)
     evidence.json("rollback candidate", candidate.as_dict())
-    assert str(candidate.path) == taken["path"], (
-        f"the newest verified backup is {candidate.path}, not the one just taken ({taken['path']})"
+    other = str(candidate.path) != taken["path"]
+    assert not other, (
+        f"the newest verified backup is {candidate.path}, not the one just taken "
+        f"({taken['path']}): a rollback would restore that file instead. Move it out of "
+        f"{target.backup_dir} (or fix the clock that dated it {candidate.created_at.isoformat()}) "
+        f"so the pre-deploy backup is the rollback candidate"
     )

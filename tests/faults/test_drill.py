@@ -1,0 +1,168 @@
+"""Each restore-drill check goes red, alone, when its fault is injected."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from releaseops.cluster import free_port
+
+URLS = "drill.drill_urls_prepared"
+PREFLIGHT = "drill.preflight_tooling_checks"
+BACKUP = "drill.backup_newest_artifact_listed"
+RESTORE = "drill.drill_database_recreated_and_restored"
+COMPARE = "drill.restored_data_equals_source"
+MIGRATIONS = "drill.migrations_rerun_on_drill"
+FTS = "drill.fts_resynced_on_drill"
+LISTED = "drill.drill_schema_migrations_listed"
+AFTER_RESTORE = {COMPARE, MIGRATIONS, FTS, LISTED}
+
+
+def _assert_no_go(run, *conditions: str) -> None:
+    assert run.decision == "NO-GO", run.describe()
+    assert run.returncode != 0
+    for condition in conditions:
+        assert condition in run.conditions(), run.reasons
+
+
+def _question_count(staged) -> int:
+    with staged.db.connect() as conn:
+        row = conn.execute("SELECT count(*) FROM questions").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _database_names(staged) -> set[str]:
+    with staged.db.connect() as conn:
+        return {row[0] for row in conn.execute("SELECT datname FROM pg_database").fetchall()}
+
+
+def test_drill_is_green_on_a_healthy_target(staged):
+    run = staged.run("drill")
+    assert run.decision == "GO", run.describe()
+    assert run.returncode == 0
+
+
+def test_drill_url_equal_to_the_source_turns_url_check_red_and_never_drops_the_source(staged):
+    questions = _question_count(staged)
+    # The same database, spelled through another loopback name.
+    same = staged.db.sqlalchemy(with_password=True).replace(f"@{staged.db.host}:", "@localhost:")
+    assert staged.db.host == "127.0.0.1" and "@localhost:" in same
+    staged.overrides["DRILL_DATABASE_URL"] = same
+    run = staged.run("drill")
+    # The restore step refuses the same URL on its own (it is in another module, so it is not
+    # skipped as blocked): red with the refusal, and nothing was dropped.
+    assert run.failed == {URLS, RESTORE}, run.describe()
+    assert "is the source database" in run.message(URLS)
+    assert "is the source database" in run.message(RESTORE)
+    assert run.not_verified == AFTER_RESTORE
+    assert _question_count(staged) == questions > 0
+    _assert_no_go(run, "nogo.backup")
+
+
+def test_admin_url_on_another_server_turns_url_check_red(staged):
+    admin = staged.db.with_dbname("postgres")
+    staged.overrides["POSTGRES_ADMIN_URL"] = admin.libpq(with_password=True).replace(
+        f":{admin.port}/", f":{free_port()}/"
+    )
+    assert staged.overrides["POSTGRES_ADMIN_URL"] != admin.libpq(with_password=True)
+    run = staged.run("drill")
+    # The restore needs the admin connection to recreate the drill database, so it fails too.
+    assert run.failed == {URLS, RESTORE}, run.describe()
+    assert "POSTGRES_ADMIN_URL" in run.message(URLS) and "not on the drill" in run.message(URLS)
+    assert run.not_verified == AFTER_RESTORE
+    _assert_no_go(run, "nogo.backup")
+
+
+def test_unannotated_destructive_migration_turns_drill_preflight_red(staged):
+    copy = staged.migrations_copy()
+    (copy / "0005_drop_confidence.sql").write_text(
+        "ALTER TABLE classification_suggestions DROP COLUMN confidence;\n"
+    )
+    run = staged.run("drill")
+    # The runner applies the file to the drill copy (that is what a drill is for); only the
+    # preflight's lint refuses it.
+    assert run.failed == {PREFLIGHT}, run.describe()
+    message = run.message(PREFLIGHT)
+    assert "0005_drop_confidence.sql" in message and "destructive" in message
+    _assert_no_go(run)
+
+
+def test_backup_directory_under_a_file_turns_drill_backup_red(staged, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a regular file\n")
+    staged.overrides["BACKUP_DIR"] = str(blocker / "backups")
+    run = staged.run("drill")
+    # The preflight's "backup directory writable" row sees the same fault.
+    assert run.failed == {PREFLIGHT, BACKUP}, run.describe()
+    assert "not-a-directory" in run.message(BACKUP)
+    assert run.not_verified == {RESTORE} | AFTER_RESTORE
+    _assert_no_go(run, "nogo.backup")
+
+
+def test_hostile_drill_database_name_is_refused_and_nothing_is_dropped(staged):
+    databases = _database_names(staged)
+    staged.overrides["DRILL_DATABASE_URL"] = ""
+    staged.overrides["DRILL_DB_NAME"] = 'x"; DROP DATABASE postgres; --'
+    run = staged.run("drill")
+    # The URL check names the problem; the restore refuses the name on its own as well.
+    assert run.failed == {URLS, RESTORE}, run.describe()
+    assert "not a plain identifier" in run.message(URLS)
+    assert "refusing drill database name" in run.message(RESTORE)
+    assert run.not_verified == AFTER_RESTORE
+    assert _database_names(staged) == databases
+    _assert_no_go(run, "nogo.backup")
+
+
+def test_source_written_during_the_drill_turns_comparison_red(staged):
+    # A source that keeps taking writes while the drill runs: the restored copy (the backup's
+    # snapshot) then lacks rows the source has by the time of the comparison. A writer every
+    # 20 ms makes sure rows land between the backup and the comparison.
+    staged.sql("CREATE TABLE drill_writes (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())")
+    stop = threading.Event()
+
+    def write() -> None:
+        with staged.db.connect(autocommit=True) as conn:
+            while not stop.is_set():
+                conn.execute("INSERT INTO drill_writes DEFAULT VALUES")
+                time.sleep(0.02)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        run = staged.run("drill")
+    finally:
+        stop.set()
+        writer.join(timeout=10)
+    assert run.failed == {COMPARE}, run.describe()
+    message = run.message(COMPARE)
+    assert "public.drill_writes" in message and "rows in the source" in message
+    _assert_no_go(run, "nogo.backup")
+
+
+def test_failing_newest_migration_turns_drill_migration_rerun_red(staged):
+    copy = staged.migrations_copy()
+    (copy / "0005_difficulty.sql").write_text(
+        "ALTER TABLE no_such_table ADD COLUMN difficulty int;\n"
+    )
+    run = staged.run("drill")
+    assert run.failed == {MIGRATIONS}, run.describe()
+    message = run.message(MIGRATIONS)
+    assert "0005_difficulty.sql" in message or "no_such_table" in message
+    assert run.not_verified == {LISTED}
+    _assert_no_go(run, "nogo.migration")
+
+
+def test_fts_spec_with_a_missing_column_turns_drill_fts_check_red(staged, tmp_path):
+    package = tmp_path / "specs"
+    package.mkdir()
+    (package / "drill_spec.py").write_text(
+        "from releaseops.fts import FtsSpec, FtsTable\n"
+        'SPEC = FtsSpec(tables=(FtsTable("questions", {"stem": "A", "no_such_column": "B"}),))\n'
+    )
+    staged.overrides["PYTHONPATH"] = str(package)
+    staged.overrides["FTS_SPEC"] = "drill_spec:SPEC"
+    run = staged.run("drill")
+    assert run.failed == {FTS}, run.describe()
+    assert "no_such_column" in run.message(FTS)
+    _assert_no_go(run)
