@@ -43,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dir",
         type=Path,
-        default=migrations.DEFAULT_DIR,
-        help=f"migrations directory (default: {migrations.DEFAULT_DIR})",
+        default=cli.migrations_dir(),
+        help=f"migrations directory (default: $MIGRATIONS_DIR, else {migrations.DEFAULT_DIR})",
     )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument(

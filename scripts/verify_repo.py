@@ -41,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--migrations-dir",
         type=Path,
-        default=migrations.DEFAULT_DIR,
-        help=f"migrations directory (default: {migrations.DEFAULT_DIR})",
+        default=cli.migrations_dir(),
+        help=f"migrations directory (default: $MIGRATIONS_DIR, else {migrations.DEFAULT_DIR})",
     )
     p.add_argument(
         "--backup-dir",

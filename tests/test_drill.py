@@ -126,3 +126,17 @@ def test_drill_with_a_hostile_name_stops_before_the_backup(pg_cluster, source, t
     with pytest.raises(DrillNameRefused, match="refusing drill database name"):
         drill.run(source, pg_cluster.url, "x; DROP DATABASE y", tmp_path / "backups")
     assert not (tmp_path / "backups").exists()
+
+
+def test_comparison_ignores_a_time_zone_set_only_on_the_source_database(pg_cluster):
+    from releaseops import drill
+    from releaseops.scratch import ScratchDatabase
+
+    with ScratchDatabase(pg_cluster.url) as source, ScratchDatabase(pg_cluster.url) as copy:
+        for url in (source, copy):
+            with url.connect(autocommit=True) as conn:
+                conn.execute("CREATE TABLE t (at timestamptz)")
+                conn.execute("INSERT INTO t VALUES ('2026-11-28 10:00:00+00')")
+        with source.connect(autocommit=True) as conn:
+            conn.execute(f"ALTER DATABASE \"{source.dbname}\" SET TimeZone = 'Asia/Tokyo'")
+        assert drill.compare(source, copy).is_equal

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from releaseops import dburl
@@ -38,6 +39,14 @@ def parser(
     if dry_run:
         p.add_argument("--dry-run", action="store_true", help="show what would run; change nothing")
     return p
+
+
+def migrations_dir() -> Path:
+    """Default for --dir / --migrations-dir: $MIGRATIONS_DIR, else migrations/postgres."""
+    from releaseops.migrations import DEFAULT_DIR
+
+    raw = os.environ.get("MIGRATIONS_DIR")
+    return Path(raw) if raw else DEFAULT_DIR
 
 
 def db_url(text: str) -> DatabaseUrl:

@@ -52,7 +52,9 @@ def fingerprint(db: DatabaseUrl) -> Fingerprint:
 
 
 def _fingerprint(db: DatabaseUrl) -> Fingerprint:
-    with db.connect() as conn:
+    # Pin what changes the text form of values: a database-level TimeZone or DateStyle is not
+    # carried by pg_dump, and would otherwise make equal timestamps hash differently.
+    with db.connect(options="-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=3") as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         migrations = _migration_rows(conn)
