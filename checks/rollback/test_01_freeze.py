@@ -2,8 +2,8 @@
 
 import pytest
 
-from releaseops import http, rollout, smoke
-from releaseops.embedded import FREEZE_FLAGS
+from releaseops import http, rollout
+from releaseops.rollout import FREEZE_FLAGS
 
 pytestmark = pytest.mark.order(410)
 
@@ -24,8 +24,9 @@ def test_writes_blocked_and_risky_behaviour_frozen(target, embedded_target, api,
     expected = {"DB_READ_ONLY": True, "AI_AUTO_APPLY": False, "RETRIEVAL_MODE": "bm25"}
     wrong = {k: flags.get(k) for k, v in expected.items() if flags.get(k) != v}
     assert not wrong, f"the service still runs with {wrong}; expected {expected}"
-    write = api.post(f"{api_url}{smoke.MANAGE}", json=smoke.smoke_payload())
+    write = rollout.write_probe(api, api_url)
     evidence.json("write attempt", {"status": write.status_code, "body": write.text[:300]})
-    assert write.status_code == 503 and "READ_ONLY" in write.text, (
-        f"a write was not rejected: POST {smoke.MANAGE} -> {write.status_code} {write.text[:200]!r}"
+    assert rollout.writes_blocked(write), (
+        f"writes are not blocked: POST {rollout.QUESTIONS} -> {write.status_code} "
+        f"{write.text[:200]!r}; expected 503 READ_ONLY"
     )

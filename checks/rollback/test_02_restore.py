@@ -55,8 +55,10 @@ def test_database_restored(target, db, embedded_target, state, evidence):
     evidence.json("restore", report.as_dict())
 
 
+# Steps 5 and 6 need the selected dump, not this run's restore: without --execute they verify a
+# database that was restored by hand.
 @pytest.mark.item("rb.verify_migrations", "nogo.migration")
-@pytest.mark.after("test_database_restored")
+@pytest.mark.after("test_restore_target_dump_selected_and_verified")
 def test_migration_state_matches_dump(db, state, evidence):
     """5. Verify migration state after restore."""
     listing = pgtools.psql(
@@ -68,7 +70,7 @@ def test_migration_state_matches_dump(db, state, evidence):
 
 
 @pytest.mark.item("rb.fts")
-@pytest.mark.after("test_database_restored")
+@pytest.mark.after("test_restore_target_dump_selected_and_verified")
 def test_fts_resynced(target, db, evidence):
     """6. Re-sync FTS metadata."""
     refusal = rollout.execution_refusal(target)

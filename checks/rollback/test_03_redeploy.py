@@ -2,7 +2,7 @@
 
 import pytest
 
-from releaseops import http, smoke
+from releaseops import http, rollout, smoke
 
 pytestmark = pytest.mark.order(430)
 
@@ -10,8 +10,8 @@ pytestmark = pytest.mark.order(430)
 @pytest.mark.item("rb.smoke", "nogo.smoke")
 def test_smoke_passes_with_writes_still_blocked(target, embedded_target, api, api_url, evidence):
     """7. Run smoke checks and keep DB_READ_ONLY=1 until verification passes."""
-    if embedded_target is not None:
-        embedded_target.redeploy_previous()
+    if rollout.execution_refusal(target) is None:
+        evidence.text("restart", rollout.redeploy_previous(target, embedded_target))
     response, convergence = http.wait_for_health(api_url, timeout=target.probe_timeout)
     evidence.json("convergence", convergence.as_dict())
     assert response is not None, f"the service is not healthy: {convergence.explain()}"
@@ -24,10 +24,12 @@ def test_smoke_passes_with_writes_still_blocked(target, embedded_target, api, ap
     listing = http.expect_json(http.expect_status(api.get(f"{api_url}{smoke.MANAGE}"), 200))
     assert listing.get("items"), "no questions listed after the restore"
     http.expect_status(api.get(f"{api_url}/manage"), 200)
-    write = api.post(f"{api_url}{smoke.MANAGE}", json=smoke.smoke_payload())
-    assert write.status_code == 503, (
-        f"writes are open again during verification: {write.status_code}"
+    search = http.expect_json(
+        http.expect_status(
+            api.get(f"{api_url}/api/retrieval/search", params={"q": "photosynthesis"}), 200
+        )
     )
+    evidence.json("search", {"results": len(search.get("results", []))})
 
 
 @pytest.mark.item("rb.reopen")
@@ -39,6 +41,12 @@ def test_writes_not_reopened_without_go_decision(target, embedded_target, api, a
     assert flags.get("DB_READ_ONLY") is True, (
         "DB_READ_ONLY is already 0 after the rollback: writes were re-opened without the "
         "explicit go decision"
+    )
+    write = rollout.write_probe(api, api_url)
+    evidence.json("write attempt", {"status": write.status_code, "body": write.text[:300]})
+    assert rollout.writes_blocked(write), (
+        f"writes are open again during verification: POST {rollout.QUESTIONS} -> "
+        f"{write.status_code} {write.text[:200]!r}; expected 503 READ_ONLY"
     )
     if embedded_target is not None and embedded_target.rolled_back_from is not None:
         embedded_target.record_rollback("rolled back", embedded_target.rolled_back_from)

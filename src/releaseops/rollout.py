@@ -12,14 +12,20 @@ from typing import TYPE_CHECKING
 
 from releaseops import backup, manifest
 from releaseops.dburl import DatabaseUrl
+from releaseops.embedded import FREEZE_FLAGS
 from releaseops.errors import ConfigurationError, RestartFailed
+from releaseops.smoke import MANAGE
 from releaseops.target import Target
 
 if TYPE_CHECKING:
+    import requests
+
     from releaseops.embedded import EmbeddedTarget
     from releaseops.record import ReleaseRecord
 
 DEFAULT_RESTART_COMMAND = "./scripts/dc up -d --build"
+# The write route the probe aims at (the questions CRUD of /api/manage).
+QUESTIONS = MANAGE
 
 
 def execution_refusal(target: Target, *, destructive: bool = False) -> str | None:
@@ -81,6 +87,33 @@ def restart(
     if proc.returncode != 0:
         raise RestartFailed.for_command(command, proc.returncode, proc.stderr)
     return f"ran {command!r} with {dict(flags)}"
+
+
+def redeploy_previous(target: Target, embedded: EmbeddedTarget | None) -> str:
+    """Run the previous release again on the restored database, writes still blocked.
+
+    The embedded target switches to the previous release's code itself. An env target runs
+    RESTART_COMMAND with the freeze flags; that command must deploy the previous release.
+    Returns what was done, for the evidence.
+    """
+    if embedded is not None:
+        embedded.redeploy_previous()
+        return "restarted the embedded service on the previous release's code"
+    return restart(target, None, FREEZE_FLAGS)
+
+
+def write_probe(session: requests.Session, api_url: str) -> requests.Response:
+    """POST an empty question: 503 READ_ONLY while writes are blocked, else 400; never writes.
+
+    The read-only guard answers before any view validates the body, so an invalid body tells
+    the two states apart without ever putting a row into the database being verified.
+    """
+    return session.post(f"{api_url}{QUESTIONS}", json={})
+
+
+def writes_blocked(response: requests.Response) -> bool:
+    """True when a write was refused by the read-only guard (503 with READ_ONLY)."""
+    return response.status_code == 503 and "READ_ONLY" in response.text
 
 
 def select_candidate(

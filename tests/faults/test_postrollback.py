@@ -1,0 +1,160 @@
+"""Each rollback-completeness check goes red, alone, when its fault is injected.
+
+Every test starts from the rolled-back state: a copy of a database on which the whole runbook
+ran once (freeze, restore of the pre-deploy dump, FTS sync), the previous release running with
+writes blocked, and the release record naming that dump. It breaks one thing and runs
+`pytest checks/postrollback` against it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from releaseops import backup
+from releaseops.embedded import EmbeddedTarget
+from tests.faults.conftest import REPO, Staged
+
+TRIGGER = "postrollback.trigger_and_incident_time_recorded"
+FROZEN = "postrollback.writes_blocked_and_auto_actions_disabled"
+RESTORED = "postrollback.restored_from_known_good_dump"
+MIGRATIONS = "postrollback.schema_migrations_verified_after_restore"
+FTS = "postrollback.fts_in_sync_after_restore"
+SMOKE = "postrollback.api_and_ui_smoke_on_rolled_back_state"
+STATUS = "postrollback.release_status_rolled_back_with_evidence"
+
+
+@pytest.fixture(scope="module")
+def rolled_back_template(pg_cluster, fault_template, tmp_path_factory) -> Iterator[tuple]:
+    """A database at the rolled-back state, and the dump it was restored from; made once."""
+    target = EmbeddedTarget(
+        REPO,
+        tmp_path_factory.mktemp("rolled-back"),
+        cluster=pg_cluster,
+        dbname=f"faults_rolled_back_{secrets.token_hex(4)}",
+    )
+    target.start(template=fault_template)
+    try:
+        target.ensure_rolled_back()
+        target.service.stop()  # a template database must have no sessions
+        with pg_cluster.url.connect(autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (target.db.dbname,),
+            )
+        yield target.db.dbname, target.rolled_back_from
+    finally:
+        target.stop()
+
+
+@pytest.fixture
+def staged(pg_cluster, rolled_back_template, tmp_path) -> Iterator[Staged]:
+    """A staged target at the rolled-back state: restored database, frozen previous release."""
+    template, dump = rolled_back_template
+    target = EmbeddedTarget(
+        REPO, tmp_path / "target", cluster=pg_cluster, dbname=f"fault_{secrets.token_hex(4)}"
+    )
+    target.start(template=template)
+    try:
+        target.freeze()
+        target.rolled_back_from = dump
+        target.record_rollback("rolled back", dump)
+        yield Staged(target, tmp_path)
+    finally:
+        target.stop()
+
+
+def test_postrollback_is_green_on_a_rolled_back_target(staged):
+    run = staged.run("postrollback")
+    assert run.decision == "GO", run.describe()
+    assert run.returncode == 0
+
+
+def test_missing_incident_time_turns_trigger_check_red(staged):
+    path = staged.target.record_path
+    text = path.read_text()
+    path.write_text("\n".join(x for x in text.splitlines() if not x.startswith("incident_at")))
+    run = staged.run("postrollback")
+    assert run.failed == {TRIGGER}, run.describe()
+    assert "incident_at is not recorded" in run.message(TRIGGER)
+    assert run.decision == "NO-GO" and run.returncode != 0
+    assert run.conditions() == set()
+
+
+def test_service_restarted_with_writes_open_turns_frozen_check_red(staged):
+    staged.target.restart_service(DB_READ_ONLY="0")
+    run = staged.run("postrollback")
+    assert run.failed == {FROZEN}, run.describe()
+    assert "writes are not blocked" in run.message(FROZEN)
+    assert "400" in run.message(FROZEN)  # the probe reached validation: nothing was written
+    assert run.decision == "NO-GO" and run.returncode != 0
+
+
+def test_ai_auto_apply_left_on_turns_frozen_check_red(staged):
+    staged.target.restart_service(AI_AUTO_APPLY="1")
+    run = staged.run("postrollback")
+    assert run.failed == {FROZEN}, run.describe()
+    assert "AI auto-apply is still active" in run.message(FROZEN)
+    assert run.decision == "NO-GO" and run.returncode != 0
+
+
+def test_record_naming_another_verified_dump_turns_restored_check_red(staged, tmp_path):
+    staged.sql(
+        "INSERT INTO questions (ref, subject, stem, choices, answer) VALUES "
+        "('late-1', 'biology', 'Added after the pre-deploy backup?', "
+        "'[\"yes\", \"no\"]', 'yes')"
+    )
+    other = backup.create(staged.db, tmp_path / "other-backups")
+    staged.sql("DELETE FROM questions WHERE ref = 'late-1'")
+    staged.edit_record(rollback__backup_file=str(other.path), rollback__backup_sha256=other.sha256)
+    run = staged.run("postrollback")
+    assert run.failed == {RESTORED}, run.describe()
+    message = run.message(RESTORED)
+    assert f"does not hold {Path(other.path).name}" in message and "public.questions" in message
+    assert run.decision == "NO-GO" and run.returncode != 0
+    assert "nogo.rollback_candidate" in run.conditions()
+
+
+def test_schema_migrations_row_not_in_the_dump_turns_migrations_check_red(staged):
+    staged.sql(
+        "INSERT INTO schema_migrations (version, checksum, file_name) "
+        "VALUES ('9001', 'f00d', '9001_hotfix_by_hand.sql')"
+    )
+    run = staged.run("postrollback")
+    assert run.failed == {MIGRATIONS}, run.describe()
+    assert "schema_migrations version 9001" in run.message(MIGRATIONS)
+    assert run.decision == "NO-GO" and run.returncode != 0
+    assert "nogo.migration" in run.conditions()
+
+
+def test_stale_fts_turns_fts_check_red(staged):
+    staged.sql(
+        "SET session_replication_role = replica; "
+        "UPDATE questions SET stem = stem || ' (edited)' WHERE id IN "
+        "(SELECT id FROM questions ORDER BY id LIMIT 2)"
+    )
+    run = staged.run("postrollback")
+    assert run.failed == {FTS}, run.describe()
+    assert "questions" in run.message(FTS) and "stale" in run.message(FTS)
+    assert run.decision == "NO-GO" and run.returncode != 0
+
+
+def test_stopped_service_turns_smoke_check_red(staged):
+    staged.target.service.stop()
+    run = staged.run("postrollback", "--probe-timeout", "2")
+    # Both checks that talk to the service see it gone; the database checks stay green.
+    assert run.failed == {FROZEN, SMOKE}, run.describe()
+    assert "Connection refused" in run.message(SMOKE) or "connect" in run.message(SMOKE)
+    assert run.decision == "NO-GO" and run.returncode != 0
+    assert "nogo.smoke" in run.conditions()
+
+
+def test_status_not_rolled_back_turns_status_check_red(staged):
+    staged.edit_record(rollback__status="in progress")
+    run = staged.run("postrollback")
+    assert run.failed == {STATUS}, run.describe()
+    assert "rollback status is 'in progress', expected 'rolled back'" in run.message(STATUS)
+    assert run.decision == "NO-GO" and run.returncode != 0

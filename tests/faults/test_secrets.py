@@ -1,0 +1,89 @@
+"""No secret reaches the terminal or any file of a run, even when checks fail on URLs.
+
+The staged target's secrets are known here: the database password, the API token and
+SECRET_KEY. Each test forces failures whose messages naturally carry them, then reads the
+terminal output and every byte of every file the run and the target left behind.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from releaseops.cluster import free_port
+
+EXTERNAL = re.compile(
+    r"<(?:script|link|img)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?!data:|#)[^\"'>\s]+"
+)
+
+
+def secrets_of(staged) -> dict[str, str]:
+    target = staged.target
+    assert target.db.password, "the staged database has no password to leak"
+    return {
+        "database password": target.db.password,
+        "API token": target.token,
+        "SECRET_KEY": target.secret_key,
+    }
+
+
+def leaks(staged, run, root: Path) -> list[str]:
+    """Where each secret shows up: the terminal, or a file under `root`."""
+    found: list[str] = []
+    for name, value in secrets_of(staged).items():
+        if value in run.stdout or value in run.stderr:
+            found.append(f"{name} in the terminal output")
+        for path in root.rglob("*"):
+            if path.is_file() and value.encode() in path.read_bytes():
+                found.append(f"{name} in {path.relative_to(root)}")
+    return found
+
+
+def assert_self_contained(run) -> None:
+    report = run.folder / "report.html"
+    assert report.is_file(), sorted(p.name for p in run.folder.iterdir())
+    assert not (run.folder / "assets").exists(), "report.html needs an assets folder"
+    external = EXTERNAL.findall(report.read_text())
+    assert not external, f"report.html loads other files: {external[:5]}"
+
+
+def wrong_port_url(staged, scheme: str, dbname: str) -> str:
+    db = staged.db
+    return f"{scheme}://{db.user}:{db.password}@{db.host}:{free_port()}/{dbname}"
+
+
+def test_drill_failing_on_urls_with_the_real_password_leaks_no_secret(staged, tmp_path):
+    staged.target.ensure_backup()
+    drill = f"{staged.db.dbname}_drill"
+    staged.overrides["DRILL_DATABASE_URL"] = wrong_port_url(staged, "postgresql+psycopg", drill)
+    staged.overrides["POSTGRES_ADMIN_URL"] = wrong_port_url(staged, "postgresql", "postgres")
+    run = staged.run("drill")
+    assert run.decision == "NO-GO" and run.failed, run.describe()
+    assert any("***" in run.message(c) for c in run.failed), run.describe()
+    assert leaks(staged, run, tmp_path) == []
+    assert_self_contained(run)
+
+
+def test_restart_command_printing_the_environment_leaks_no_secret(staged, tmp_path):
+    staged.target.ensure_deployed()
+    # A restart command that fails and dumps its environment on stderr: the failure message
+    # quotes that stderr.
+    staged.overrides["RESTART_COMMAND"] = (
+        'echo "cannot restart: DATABASE_URL=$DATABASE_URL SECRET_KEY=$SECRET_KEY '
+        'API_TOKENS=$API_TOKENS" >&2; exit 1'
+    )
+    run = staged.run("rollback", *staged.execute())
+    freeze = "rollback.writes_blocked_and_risky_behaviour_frozen"
+    assert freeze in run.failed, run.describe()
+    assert "cannot restart" in run.message(freeze)
+    assert leaks(staged, run, tmp_path) == []
+    assert_self_contained(run)
+
+
+def test_rollback_evidence_with_a_failing_check_leaks_no_secret(staged, tmp_path):
+    staged.target.ensure_rolled_back()
+    staged.edit_record(rollback__status="in progress")
+    run = staged.run("postrollback")
+    assert run.decision == "NO-GO", run.describe()
+    assert leaks(staged, run, tmp_path) == []
+    assert_self_contained(run)
