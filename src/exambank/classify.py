@@ -147,4 +147,3 @@ def preview(question_id: int) -> ResponseReturnValue:
             "auto_apply": auto_apply,
         }
     )
-

@@ -344,8 +344,10 @@ class RestartFailed(ReleaseOpsError):
     def for_command(cls, command: str, code: int, stderr: str) -> RestartFailed:
         """The command exited non-zero."""
         tail = "\n".join(stderr.strip().splitlines()[-10:])
-        return cls(f"{command!r} exited with {code}: {tail or '(no stderr)'}. Set RESTART_COMMAND "
-                   f"to the command that restarts the service in this environment.")
+        return cls(
+            f"{command!r} exited with {code}: {tail or '(no stderr)'}. Set RESTART_COMMAND "
+            f"to the command that restarts the service in this environment."
+        )
 
 
 class ServiceFailedToStart(ReleaseOpsError):
@@ -356,14 +358,17 @@ class ServiceFailedToStart(ReleaseOpsError):
     @classmethod
     def exited(cls, code: int, log_tail: str) -> ServiceFailedToStart:
         """The process ended during startup."""
-        return cls(f"the service exited with code {code} during startup; last log lines:\n"
-                   f"{log_tail}")
+        return cls(
+            f"the service exited with code {code} during startup; last log lines:\n{log_tail}"
+        )
 
     @classmethod
     def timed_out(cls, seconds: float, log_tail: str) -> ServiceFailedToStart:
         """The process never answered GET /health."""
-        return cls(f"the service did not answer GET /health within {seconds} s; last log "
-                   f"lines:\n{log_tail}")
+        return cls(
+            f"the service did not answer GET /health within {seconds} s; last log "
+            f"lines:\n{log_tail}"
+        )
 
 
 # --- checks --------------------------------------------------------------------------------

@@ -79,8 +79,10 @@ class PhaseRun:
         return "\n".join(texts)
 
     def describe(self) -> str:
-        return (f"exit {self.returncode}, verdict {self.decision}, failed {sorted(self.failed)}, "
-                f"not verified {sorted(self.not_verified)}\n{self.stdout[-3000:]}")
+        return (
+            f"exit {self.returncode}, verdict {self.decision}, failed {sorted(self.failed)}, "
+            f"not verified {sorted(self.not_verified)}\n{self.stdout[-3000:]}"
+        )
 
 
 @dataclass
@@ -96,18 +98,40 @@ class Staged:
         return self.target.db
 
     def environ(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("PG", "DATABASE_URL", "API_", "DRILL_", "RELEASE_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PG", "DATABASE_URL", "API_", "DRILL_", "RELEASE_"))
+        }
         env.update(self.target.environ())
         env.update(self.overrides)
         return {k: v for k, v in env.items() if v is not None}
 
     def run(self, phase: str, *args: str) -> PhaseRun:
         reports = self.tmp / "reports"
-        argv = [sys.executable, "-m", "pytest", f"checks/{phase}", "--target", "env",
-                "-p", "no:cacheprovider", "--reports-dir", str(reports), "-q", *args]
-        proc = subprocess.run(argv, cwd=REPO, env=self.environ(), capture_output=True,
-                              text=True, timeout=300, check=False)
+        argv = [
+            sys.executable,
+            "-m",
+            "pytest",
+            f"checks/{phase}",
+            "--target",
+            "env",
+            "-p",
+            "no:cacheprovider",
+            "--reports-dir",
+            str(reports),
+            "-q",
+            *args,
+        ]
+        proc = subprocess.run(
+            argv,
+            cwd=REPO,
+            env=self.environ(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         folder = (reports / "latest").resolve()
         evidence_file = folder / "evidence.json"
         evidence = json.loads(evidence_file.read_text()) if evidence_file.exists() else {}
@@ -146,16 +170,18 @@ class Staged:
 
 @pytest.fixture(scope="session")
 def fault_template(pg_cluster, tmp_path_factory) -> str:
-    stager = EmbeddedTarget(REPO, tmp_path_factory.mktemp("template"), cluster=pg_cluster,
-                            dbname=TEMPLATE)
+    stager = EmbeddedTarget(
+        REPO, tmp_path_factory.mktemp("template"), cluster=pg_cluster, dbname=TEMPLATE
+    )
     stager.stage_database(TEMPLATE)
     return TEMPLATE
 
 
 @pytest.fixture
 def staged(pg_cluster, fault_template, tmp_path):
-    target = EmbeddedTarget(REPO, tmp_path / "target", cluster=pg_cluster,
-                            dbname=f"fault_{secrets.token_hex(4)}")
+    target = EmbeddedTarget(
+        REPO, tmp_path / "target", cluster=pg_cluster, dbname=f"fault_{secrets.token_hex(4)}"
+    )
     target.start(template=fault_template)
     try:
         yield Staged(target, tmp_path)

@@ -82,7 +82,10 @@ def test_preview_tells_what_classifying_would_do_and_writes_nothing(make_app, au
     assert response.status_code == 200  # a GET: allowed during the write freeze
     data = response.get_json()
     assert (data["label"], data["would_apply"], data["auto_apply"]) == (
-        "chemistry", auto_apply, auto_apply)
+        "chemistry",
+        auto_apply,
+        auto_apply,
+    )
 
 
 def test_preview_of_an_unknown_question_is_404(make_app):
