@@ -235,3 +235,56 @@ def test_container_provider_without_docker_leaves_checks_not_verified(pytester):
     outcomes = {c["check_id"]: c["outcome"] for c in data["checks"]}
     assert outcomes["demo.first"] == "not verified"
     assert result.ret == 1
+
+
+HEALTH = '''
+import pytest
+
+pytestmark = pytest.mark.order(1)
+
+
+@pytest.mark.item("post.health")
+def test_health():
+    """API health check returns success."""
+    assert HEALTHY, "no answer"
+'''
+
+SMOKE = '''
+import pytest
+
+pytestmark = pytest.mark.order(2)
+
+
+@pytest.mark.item("post.crud")
+@pytest.mark.after("test_01_health.py::test_health")
+def test_crud():
+    """/manage CRUD smoke path works."""
+'''
+
+
+def write_phase(pytester, healthy, smoke=SMOKE):
+    phase = write_checks(pytester, HEALTH.replace("HEALTHY", str(healthy)))
+    (phase / "test_demo.py").rename(phase / "test_01_health.py")
+    (phase / "test_02_smoke.py").write_text(smoke)
+
+
+def test_prerequisite_in_another_file_of_the_phase_blocks_when_it_fails(pytester):
+    write_phase(pytester, healthy=False)
+    result = run(pytester, "-rs")
+    result.assert_outcomes(failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*blocked by API health check returns success. (failed)*"])
+
+
+def test_prerequisite_in_a_file_outside_the_run_does_not_gate(pytester):
+    write_phase(pytester, healthy=False)
+    result = pytester.runpytest_subprocess(
+        "checks/demo/test_02_smoke.py", "--reports-dir", "reports"
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_unknown_prerequisite_in_another_file_is_a_usage_error(pytester):
+    write_phase(pytester, healthy=True, smoke=SMOKE.replace("::test_health", "::test_nope"))
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*prerequisite 'test_01_health.py::test_nope' is not a test*"])

@@ -28,7 +28,9 @@ def test_backup_newest_artifact_listed(target, db, state, evidence):
 
 @pytest.mark.item("drill.restore")
 @pytest.mark.destructive
-@pytest.mark.after("test_backup_newest_artifact_listed")
+@pytest.mark.after(
+    "test_01_prepare.py::test_drill_urls_prepared", "test_backup_newest_artifact_listed"
+)
 def test_drill_database_recreated_and_restored(target, db, state, evidence):
     """4. Recreate drill DB and restore (restore duration recorded)."""
     drill_url = drill.recreate_database(target.admin_url, target.drill_url.dbname, source=db)

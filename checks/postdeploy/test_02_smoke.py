@@ -9,6 +9,7 @@ pytestmark = pytest.mark.order(320)
 
 
 @pytest.mark.item("post.crud", "nogo.smoke")
+@pytest.mark.after("test_01_health.py::test_api_health_returns_success")
 def test_manage_crud_smoke_path(api, api_url, evidence):
     """/manage CRUD smoke path works."""
     base = f"{api_url}{smoke.MANAGE}"
@@ -34,6 +35,7 @@ def test_manage_crud_smoke_path(api, api_url, evidence):
 
 
 @pytest.mark.item("post.crud", "nogo.smoke")
+@pytest.mark.after("test_01_health.py::test_api_health_returns_success")
 def test_manage_requires_auth(api_url, evidence):
     """/api/manage rejects a missing or wrong token (auth smoke)."""
     anonymous = requests.get(f"{api_url}{smoke.MANAGE}", timeout=10)
@@ -48,6 +50,7 @@ def test_manage_requires_auth(api_url, evidence):
 
 
 @pytest.mark.item("post.retrieval", "nogo.smoke")
+@pytest.mark.after("test_01_health.py::test_api_health_returns_success")
 def test_retrieval_returns_expected_candidates(known_query, api, api_url, evidence):
     """Retrieval returns expected candidates for a known query."""
     refs, body = smoke.search(api, api_url, known_query)
@@ -60,6 +63,7 @@ def test_retrieval_returns_expected_candidates(known_query, api, api_url, eviden
 
 
 @pytest.mark.item("post.ai", "nogo.smoke")
+@pytest.mark.after("test_01_health.py::test_api_health_returns_success")
 def test_ai_classification_follows_auto_apply(target, api, api_url, evidence):
     """AI classification flow behaves as expected for current AI_AUTO_APPLY."""
     expected = target.flag("AI_AUTO_APPLY")

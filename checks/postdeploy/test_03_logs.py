@@ -26,6 +26,7 @@ def test_every_log_line_follows_the_standard(api_logs, evidence):
 
 
 @pytest.mark.item("log.request_id")
+@pytest.mark.after("test_01_health.py::test_api_health_returns_success")
 def test_request_id_is_correlated(target, api, api_url, api_logs, evidence):
     """request_id comes from X-Request-ID (echoed back) and is found in the logs."""
     request_id = uuid.uuid4().hex

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import pytest
 
@@ -41,43 +42,61 @@ def prerequisites(item: pytest.Item) -> list[str]:
     return list(marker.args) if marker else []
 
 
+def prerequisite_key(item: pytest.Item, name: str) -> str:
+    """Outcome key of a prerequisite: `test_x` here, or `test_02_y.py::test_x` in the phase."""
+    file_name, _, func = name.rpartition("::")
+    path = item.path.parent / file_name if file_name else item.path
+    return f"{path}::{func}"
+
+
 def validate(items: Iterable[pytest.Item]) -> None:
-    """UsageError for an unknown checklist id or prerequisite, or a prerequisite ordered later."""
+    """UsageError for an unknown checklist id or prerequisite, or a prerequisite ordered later.
+
+    A prerequisite in another file must exist there; when that file is not part of this run,
+    it does not gate anything (the check is then independent of it).
+    """
     items = list(items)
+    position = {outcome_key(i): n for n, i in reversed(list(enumerate(items)))}
     for item in items:
         for item_id in items_of(item):
             if item_id not in ITEMS:
                 raise pytest.UsageError(f"{item.nodeid}: unknown checklist item {item_id!r}")
         for name in prerequisites(item):
-            module_items = [i for i in items if i.path == item.path]
-            names = [getattr(i, "originalname", i.name) for i in module_items]
-            if name not in names:
+            key = prerequisite_key(item, name)
+            path, _, func = key.rpartition("::")
+            if key not in position and not _defines(Path(path), func):
                 raise pytest.UsageError(
-                    f"{item.nodeid}: prerequisite {name!r} is not a test in {item.path.name}; "
-                    f"known: {', '.join(names)}"
+                    f"{item.nodeid}: prerequisite {name!r} is not a test in {Path(path).name}"
                 )
-            if names.index(name) > module_items.index(item):
+            if key in position and position[key] > items.index(item):
                 raise pytest.UsageError(
                     f"{item.nodeid}: prerequisite {name!r} is ordered after it; fix the order"
                 )
 
 
-def blocked_by(item: pytest.Item, outcomes: Mapping[str, str]) -> str | None:
-    """The reason to skip `item` when a prerequisite did not pass, else None."""
+def _defines(path: Path, func: str) -> bool:
+    return path.is_file() and f"def {func}(" in path.read_text(errors="replace")
+
+
+def blocked_by(
+    item: pytest.Item, outcomes: Mapping[str, str], titles: Mapping[str, str]
+) -> str | None:
+    """The reason to skip `item` when a prerequisite in this run did not pass, else None."""
     for name in prerequisites(item):
-        key = f"{item.path}::{name}"
+        key = prerequisite_key(item, name)
+        if key not in titles:
+            continue  # not part of this run
         outcome = outcomes.get(key)
         if outcome != "passed":
-            doc = _doc_of(item, name)
-            return f"blocked by {doc} ({outcome or 'not run'})"
+            return f"blocked by {titles[key]} ({outcome or 'not run'})"
     return None
 
 
-def _doc_of(item: pytest.Item, name: str) -> str:
-    module = getattr(item, "module", None)
-    func = getattr(module, name, None)
-    doc = (getattr(func, "__doc__", None) or name).strip().splitlines()[0]
-    return doc
+def title(item: pytest.Item) -> str:
+    """First line of a check's docstring (its checklist text), else its name."""
+    func = getattr(item, "function", None)
+    doc = (getattr(func, "__doc__", None) or item.name).strip().splitlines()
+    return doc[0] if doc else item.name
 
 
 def outcome_key(item: pytest.Item) -> str:

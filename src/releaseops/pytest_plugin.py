@@ -53,8 +53,8 @@ OPTIONS = {
 }
 MARKERS = {
     "item(*ids)": "the checklist item(s) this check verifies (ids in releaseops.checklist)",
-    "after(*names)": "prerequisite checks in the same module; skipped as 'blocked by' if they "
-    "did not pass",
+    "after(*names)": "prerequisite checks (test_x in the same file, test_NN_file.py::test_x in "
+    "the same phase folder); skipped as 'blocked by' when one did not pass",
     "warns": "a failure of this check warns and does not make the verdict NO-GO",
     "destructive": "this check changes the target database (restore, drop, migrate)",
 }

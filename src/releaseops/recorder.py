@@ -30,6 +30,7 @@ class Recorder:
         self.redactor = Redactor()
         self.results: dict[str, CheckResult] = {}
         self.outcomes: dict[str, str] = {}
+        self.titles: dict[str, str] = {}
         self.waivers: dict[str, dict[str, Any]] = {}
         self.meta: dict[str, Any] = {"run_id": run_id, "started_at": datetime.now(UTC).isoformat()}
         self.verdict: Verdict | None = None
@@ -43,12 +44,14 @@ class Recorder:
         checks = [i for i in items if gating.is_check(i)]
         self.active = bool(checks)
         gating.validate(checks)
+        for check in checks:
+            self.titles.setdefault(gating.outcome_key(check), gating.title(check))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Skip a step whose prerequisite did not pass, as "blocked by <item>"."""
         if gating.is_check(item):
-            reason = gating.blocked_by(item, self.outcomes)
+            reason = gating.blocked_by(item, self.outcomes, self.titles)
             if reason:
                 pytest.skip(reason)
 

@@ -50,12 +50,11 @@ def test_drill_url_equal_to_the_source_turns_url_check_red_and_never_drops_the_s
     assert staged.db.host == "127.0.0.1" and "@localhost:" in same
     staged.overrides["DRILL_DATABASE_URL"] = same
     run = staged.run("drill")
-    # The restore step refuses the same URL on its own (it is in another module, so it is not
-    # skipped as blocked): red with the refusal, and nothing was dropped.
-    assert run.failed == {URLS, RESTORE}, run.describe()
+    # The restore is blocked by the URL check: it never runs, and nothing was dropped.
+    assert run.failed == {URLS}, run.describe()
     assert "is the source database" in run.message(URLS)
-    assert "is the source database" in run.message(RESTORE)
-    assert run.not_verified == AFTER_RESTORE
+    assert run.message(RESTORE).startswith("blocked by 1. Prepare DB URLs")
+    assert run.not_verified == {RESTORE} | AFTER_RESTORE
     assert _question_count(staged) == questions > 0
     _assert_no_go(run, "nogo.backup")
 
@@ -67,10 +66,10 @@ def test_admin_url_on_another_server_turns_url_check_red(staged):
     )
     assert staged.overrides["POSTGRES_ADMIN_URL"] != admin.libpq(with_password=True)
     run = staged.run("drill")
-    # The restore needs the admin connection to recreate the drill database, so it fails too.
-    assert run.failed == {URLS, RESTORE}, run.describe()
+    # The restore, which needs the admin connection, is blocked by the URL check.
+    assert run.failed == {URLS}, run.describe()
     assert "POSTGRES_ADMIN_URL" in run.message(URLS) and "not on the drill" in run.message(URLS)
-    assert run.not_verified == AFTER_RESTORE
+    assert run.not_verified == {RESTORE} | AFTER_RESTORE
     _assert_no_go(run, "nogo.backup")
 
 
@@ -105,11 +104,10 @@ def test_hostile_drill_database_name_is_refused_and_nothing_is_dropped(staged):
     staged.overrides["DRILL_DATABASE_URL"] = ""
     staged.overrides["DRILL_DB_NAME"] = 'x"; DROP DATABASE postgres; --'
     run = staged.run("drill")
-    # The URL check names the problem; the restore refuses the name on its own as well.
-    assert run.failed == {URLS, RESTORE}, run.describe()
+    # The URL check names the problem; the restore is blocked by it and never runs.
+    assert run.failed == {URLS}, run.describe()
     assert "not a plain identifier" in run.message(URLS)
-    assert "refusing drill database name" in run.message(RESTORE)
-    assert run.not_verified == AFTER_RESTORE
+    assert run.not_verified == {RESTORE} | AFTER_RESTORE
     assert _database_names(staged) == databases
     _assert_no_go(run, "nogo.backup")
 
