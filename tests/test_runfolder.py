@@ -56,3 +56,13 @@ def test_latest_link_moves_to_the_new_run(tmp_path):
     second = runfolder.create(tmp_path, runfolder.new_run_id("b"))
     assert (tmp_path / "latest").resolve() == second.resolve() != first.resolve()
     assert oct(second.stat().st_mode & 0o777) == "0o700"
+
+
+def test_release_facts_accumulate_in_release_json(tmp_path):
+    runfolder.write_release_facts(tmp_path, {"release_id": "r1", "backup_file": "a.dump"})
+    path = runfolder.write_release_facts(tmp_path, {"sha256": "ab" * 32})
+    assert json.loads(path.read_text()) == {
+        "release_id": "r1",
+        "backup_file": "a.dump",
+        "sha256": "ab" * 32,
+    }

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from releaseops import backup, rollout
+from releaseops import backup, manifest, rollout, runfolder
 
 pytestmark = pytest.mark.order(50)
 
@@ -41,7 +41,7 @@ def test_backup_verified(taken, evidence):
 
 @pytest.mark.item("pre.record")
 @pytest.mark.after("test_backup_created", "test_backup_verified")
-def test_backup_path_and_release_timestamp_recorded(taken, release_record, evidence):
+def test_backup_path_and_release_timestamp_recorded(taken, release_record, run_folder, evidence):
     """Record backup file path and release timestamp."""
     recorded = {
         "release_id": release_record.release_id,
@@ -49,12 +49,17 @@ def test_backup_path_and_release_timestamp_recorded(taken, release_record, evide
         "sha256": taken.get("sha256"),
         "release_timestamp": datetime.now(UTC).isoformat(),
     }
-    evidence.json("recorded", recorded)
     missing = [k for k, v in recorded.items() if not v]
     assert not missing, (
         f"could not record {', '.join(missing)}: backup_postgres.py --json reported no "
         f"{', '.join(missing)} for the backup it took, so the release cannot name its rollback file"
     )
+    on_disk = manifest.load(Path(recorded["backup_file"])).sha256
+    assert on_disk == recorded["sha256"], (
+        f"the backup reported sha256 {recorded['sha256']}, its manifest says {on_disk}"
+    )
+    facts = runfolder.write_release_facts(run_folder, recorded)
+    evidence.file("release facts", facts, **recorded)
 
 
 @pytest.mark.item("nogo.rollback_candidate")

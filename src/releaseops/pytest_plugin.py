@@ -296,6 +296,13 @@ def api_logs(target: Target) -> Callable[[], list[str]]:
 
 
 @pytest.fixture
+def run_folder(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """The evidence folder of this run (a temporary folder outside a checks run)."""
+    recorder = request.config.stash.get(RECORDER_KEY, None)
+    return recorder.folder if recorder is not None else tmp_path
+
+
+@pytest.fixture
 def evidence(request: pytest.FixtureRequest) -> Collector:
     """Attach what this check saw to its report row and to evidence.json."""
     recorder = request.config.stash.get(RECORDER_KEY, None)

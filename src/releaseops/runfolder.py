@@ -34,6 +34,18 @@ def create(reports_dir: Path, run_id: str) -> Path:
     return folder
 
 
+def write_release_facts(folder: Path, facts: dict[str, Any]) -> Path:
+    """Add facts to the run's release.json (backup path, sha256, timestamps); returns its path.
+
+    The user's release record is never written: what the checks learn goes to the evidence.
+    """
+    path = folder / "release.json"
+    current = json.loads(path.read_text()) if path.exists() else {}
+    current.update(facts)
+    path.write_text(json.dumps(current, indent=2, sort_keys=True, default=str) + "\n")
+    return path
+
+
 def _anchor(check_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in check_id)
 
