@@ -186,9 +186,21 @@ def test_backup_refused_by_pg_dump_leaves_nothing_behind(source, tmp_path):
 
 def test_existing_backup_name_is_never_overwritten(source, tmp_path):
     first = backup.create(source, tmp_path, now=at(0))
+    waits = []
     with pytest.raises(BackupExists, match="already exists; nothing was overwritten"):
-        backup.create(source, tmp_path, now=at(0))
+        backup.create(source, tmp_path, now=at(0), sleep=waits.append)
     assert backup.verify(first.path).is_verified
+    assert len(waits) == backup.NAME_ATTEMPTS
+
+
+def test_a_second_backup_in_the_same_second_takes_the_next_second(source, tmp_path):
+    moments = iter([at(0)(), at(1)()])
+    first = backup.create(source, tmp_path, now=at(0))
+    waits = []
+    second = backup.create(source, tmp_path, now=lambda: next(moments), sleep=waits.append)
+    assert second.path != first.path
+    assert second.path.name.endswith(f"{at(1)():%H%M%S}.dump")
+    assert len(waits) == 1 and 0 < waits[0] <= 1.01
 
 
 def test_directory_format_with_parallel_jobs_is_verified(source, tmp_path):

@@ -11,6 +11,7 @@ import hashlib
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -53,6 +54,7 @@ DEFAULT_COMPRESS = 1
 SUFFIXES = {"custom": ".dump", "directory": ".dumpdir"}
 
 Clock = Callable[[], datetime]
+NAME_ATTEMPTS = 3
 
 
 def _utcnow() -> datetime:
@@ -67,19 +69,14 @@ def create(
     compress: int | None = None,
     jobs: int = 1,
     now: Clock | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Backup:
     """Dump `db` into `out_dir/<db>_YYYYMMDD_HHMMSS.dump`, verified, with its manifest."""
     url = dburl.parse(db)
     level = DEFAULT_COMPRESS if compress is None else compress
     _validate_options(format, level, jobs)
     out_dir = _prepare_dir(Path(out_dir))
-    started = (now or _utcnow)().astimezone(UTC)
-    final = out_dir / f"{file_stem(url.dbname)}_{started:%Y%m%d_%H%M%S}{SUFFIXES[format]}"
-    if final.exists() or manifest.sidecar(final).exists():
-        raise BackupExists(
-            f"{final} already exists; nothing was overwritten. Wait a second and run the backup "
-            f"again, or choose another --out-dir."
-        )
+    final, started = _free_name(out_dir, url.dbname, format, now or _utcnow, sleep)
     temp = out_dir / f".{final.name}.partial"
     try:
         return _create(url, final, temp, format, level, jobs, started)
@@ -87,6 +84,24 @@ def create(
         raise BackupFailed(f"backup not taken: {exc}") from None
     finally:
         remove(temp)
+
+
+def _free_name(
+    out_dir: Path, dbname: str, format: str, clock: Clock, sleep: Callable[[float], None]
+) -> tuple[Path, datetime]:
+    """The artifact name for now; a name taken in this very second waits for the next one."""
+    for _ in range(NAME_ATTEMPTS):
+        started = clock().astimezone(UTC)
+        final = out_dir / f"{file_stem(dbname)}_{started:%Y%m%d_%H%M%S}{SUFFIXES[format]}"
+        if not (final.exists() or manifest.sidecar(final).exists()):
+            return final, started
+        # The name has one-second resolution (the checklist's format): two backups in the
+        # same second, as in a quick rehearsal, take the next second instead of failing.
+        sleep(1.0 - started.microsecond / 1_000_000 + 0.01)
+    raise BackupExists(
+        f"{final} already exists; nothing was overwritten. Wait a second and run the backup "
+        f"again, or choose another --out-dir."
+    )
 
 
 def _validate_options(format: str, level: int, jobs: int) -> None:
