@@ -15,6 +15,7 @@ from releaseops.container import ContainerCluster
 from releaseops.dburl import DatabaseUrl
 from releaseops.scratch import create_database, drop_database
 from releaseops.service import ServiceProcess
+from releaseops.target import SERVICE_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -170,20 +171,7 @@ class EmbeddedTarget:
     def environ(self) -> dict[str, str]:
         """The deployment environment as a user would export it for `--target env`."""
         assert self.db is not None and self.service is not None
-        env = {
-            k: self.service.environ[k]
-            for k in (
-                "DATABASE_URL",
-                "FLASK_CONFIG",
-                "SECRET_KEY",
-                "API_TOKENS",
-                "CHECK_PENDING_MIGRATIONS",
-                "FAIL_ON_PENDING_MIGRATIONS",
-                "DB_READ_ONLY",
-                "AI_AUTO_APPLY",
-                "RETRIEVAL_MODE",
-            )
-        }
+        env = {k: self.service.environ[k] for k in SERVICE_KEYS}
         env.update(
             {
                 "API_BASE_URL": self.service.base_url,

@@ -16,8 +16,8 @@ from releaseops.errors import ConfigurationError
 Kind = Literal["embedded", "env"]
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
-# Variables of the deployment environment the checks read (DESIGN.md, configuration contract).
-ENV_KEYS = (
+# The service's own configuration (what it is started with).
+SERVICE_KEYS = (
     "DATABASE_URL",
     "FLASK_CONFIG",
     "SECRET_KEY",
@@ -27,6 +27,10 @@ ENV_KEYS = (
     "DB_READ_ONLY",
     "AI_AUTO_APPLY",
     "RETRIEVAL_MODE",
+)
+# Variables of the deployment environment the checks read (DESIGN.md, configuration contract).
+ENV_KEYS = (
+    *SERVICE_KEYS,
     "API_BASE_URL",
     "API_TOKEN",
     "API_LOG_SOURCE",

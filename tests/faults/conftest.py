@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,23 @@ class Staged:
     def append_log(self, line: str) -> None:
         with self.target.log_path.open("a") as log:
             log.write(line + "\n")
+
+    def append_mismatch_event(self, file_name: str) -> None:
+        """The line the service's startup guard writes when an applied file was edited."""
+        self.append_log(
+            json.dumps(
+                {
+                    "level": "ERROR",
+                    "logger": "exambank.startup",
+                    "message": f"migration mismatch: {file_name} was edited after it was applied",
+                    "event": "migration_check",
+                    "state": "mismatch",
+                    "refused": False,
+                    "mismatched": [file_name],
+                    "timestamp": datetime.now(UTC).isoformat(),
+                }
+            )
+        )
 
     def migrations_copy(self) -> Path:
         """A copy of migrations/postgres the test may edit; the checks are pointed at it."""

@@ -5,9 +5,6 @@ Without --execute the phase only verifies the resulting state; with `staged.exec
 the checklist commands against the staged database.
 """
 
-import json
-from datetime import UTC, datetime
-
 MIGRATE = "deploy.migrations_applied"
 FTS = "deploy.fts_synced"
 RESTART = "deploy.services_restarted"
@@ -80,20 +77,7 @@ def test_failing_restart_command_turns_restart_check_red(staged):
 
 def test_mismatch_at_startup_turns_health_check_red(staged):
     staged.target.deploy()
-    staged.append_log(
-        json.dumps(
-            {
-                "level": "ERROR",
-                "logger": "exambank.startup",
-                "message": "migration mismatch: 0002_documents.sql was edited after it was applied",
-                "event": "migration_check",
-                "state": "mismatch",
-                "refused": False,
-                "mismatched": ["0002_documents.sql"],
-                "timestamp": datetime.now(UTC).isoformat(),
-            }
-        )
-    )
+    staged.append_mismatch_event("0002_documents.sql")
     run = staged.run("deploy")
     assert run.failed == {HEALTH}, run.describe()
     message = run.message(HEALTH)

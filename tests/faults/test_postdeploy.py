@@ -172,20 +172,7 @@ def test_label_silently_not_applied_turns_ai_check_red(deployed):
 
 
 def test_migration_mismatch_in_the_logs_turns_mismatch_check_red(deployed):
-    deployed.append_log(
-        json.dumps(
-            {
-                "level": "ERROR",
-                "logger": "exambank.startup",
-                "message": "migration mismatch: 0002_documents.sql was edited after it was applied",
-                "event": "migration_check",
-                "state": "mismatch",
-                "refused": False,
-                "mismatched": ["0002_documents.sql"],
-                "timestamp": _now(),
-            }
-        )
-    )
+    deployed.append_mismatch_event("0002_documents.sql")
     run = deployed.run("postdeploy")
     assert run.failed == {MISMATCH}, run.describe()
     message = run.message(MISMATCH)
