@@ -92,14 +92,19 @@ def _box(results: Iterable[CheckResult]) -> tuple[str, str]:
 
 def checklist(results: list[CheckResult], verdict: Verdict, meta: dict[str, Any]) -> str:
     """The checklist with its boxes ticked from the results, linking to each check's evidence."""
+    target = meta.get("target") or {}
+    if not isinstance(target, dict):
+        target = {"kind": target}
     lines = [
         f"# Release checklist — run {meta.get('run_id', '')}",
         "",
-        f"Verdict: **{verdict.decision}** (target: {meta.get('target', '?')}, "
-        f"finished {meta.get('finished_at', '')})",
+        f"Verdict: **{verdict.decision}** — finished {meta.get('finished_at', '')}",
         "",
     ]
     lines += [f"- {r.line()}" for r in verdict.reasons]
+    if target:
+        lines += ["", "Target:", ""]
+        lines += [f"- {key}: `{value}`" for key, value in target.items() if value is not None]
     by_item: dict[str, list[CheckResult]] = {}
     for result in results:
         for item_id in result.items:
