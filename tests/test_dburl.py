@@ -1,5 +1,7 @@
 """Database URL parsing, conversion and masking."""
 
+import re
+
 import pytest
 
 from releaseops import dburl
@@ -130,3 +132,21 @@ def test_env_carries_the_password_for_child_processes():
 )
 def test_safe_identifier(name, ok):
     assert dburl.is_safe_identifier(name) is ok
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "postgresql+psycopg://releaseops:Pa ss@word@127.0.0.1:notaport/exam",
+        "postgresql://u:S3cr#t/x@h:5432/db",
+        "postgresql://u:a b c d@h/db",
+        "postgresql://u:p@ss word@h:xx/db",
+    ],
+)
+def test_unencoded_characters_in_a_password_never_reach_the_message(raw):
+    secret = raw.partition("://")[2].rpartition("@")[0].partition(":")[2]
+    with pytest.raises(InvalidDatabaseUrl) as info:
+        dburl.parse(raw)
+    message = str(info.value)
+    fragments = [t for t in re.split(r"[\s\"'#/?@]+", secret) if len(t) >= 2]
+    assert not [f for f in fragments if f in message], message

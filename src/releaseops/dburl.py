@@ -109,6 +109,43 @@ class DatabaseUrl:
         return self.masked()
 
 
+def _shown(text: str) -> str:
+    """The URL as an error message may show it: all but the user hidden before the last '@'.
+
+    A password with unencoded characters (space, #, /, @) then cannot leak through a message.
+    """
+    if "://" not in text:
+        return "the key=value string"
+    scheme, _, rest = text.partition("://")
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not at:
+        return mask(text)
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:{MASK}@{hostpart}" if ":" in userinfo else text
+
+
+def _secret_part(text: str) -> str:
+    """The would-be password of a URL (between the user's ':' and the last '@'), or ''."""
+    rest = text.partition("://")[2]
+    userinfo = rest.rpartition("@")[0]
+    return userinfo.partition(":")[2]
+
+
+def _scrub(message: str, text: str) -> str:
+    """Hide every quoted part of a parser's message that shares a piece with the password."""
+    secret = _secret_part(text)
+
+    def hide(match: re.Match[str]) -> str:
+        pieces = [p for p in re.split(r"[\s@:/#?]+", match.group(2)) if p]
+        return (
+            f"{match.group(1)}{MASK}{match.group(1)}"
+            if any(p in secret for p in pieces)
+            else (match.group(0))
+        )
+
+    return mask(re.sub(r"([\"'])(.*?)\1", hide, message)) if secret else mask(message)
+
+
 def _strip_driver(raw: str) -> str:
     match = _URL_SCHEME.match(raw)
     if not match:
@@ -118,11 +155,11 @@ def _strip_driver(raw: str) -> str:
     if base not in _LIBPQ_SCHEMES:
         raise InvalidDatabaseUrl(
             f"unsupported URL scheme {scheme!r}: expected postgresql://, postgres:// or "
-            f"postgresql+psycopg:// (got {mask(raw)!r})"
+            f"postgresql+psycopg:// (got {_shown(raw)!r})"
         )
     if driver and driver not in _SQLALCHEMY_DRIVERS:
         raise InvalidDatabaseUrl(
-            f"unknown SQLAlchemy driver {driver!r} in {mask(raw)!r}; "
+            f"unknown SQLAlchemy driver {driver!r} in {_shown(raw)!r}; "
             f"use postgresql+psycopg:// or plain postgresql://"
         )
     return "postgresql://" + raw[match.end() :]
@@ -146,11 +183,10 @@ def parse(raw: str | DatabaseUrl) -> DatabaseUrl:
     try:
         values = conninfo_to_dict(libpq_text)
     except psycopg.ProgrammingError as exc:
-        reason = mask(str(exc)).strip().splitlines()[0] if str(exc).strip() else "unparsable"
-        if looks_like_url and "password" not in reason.lower():
-            reason = reason.replace(text, mask(text))
-        raise InvalidDatabaseUrl(f"malformed database URL {mask(text)!r}: {reason}") from None
-    return _from_values({k: str(v) for k, v in values.items()}, mask(text))
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unparsable"
+        reason = _scrub(first.replace(text, _shown(text)), text)
+        raise InvalidDatabaseUrl(f"malformed database URL {_shown(text)!r}: {reason}") from None
+    return _from_values({k: str(v) for k, v in values.items()}, _shown(text))
 
 
 def _from_values(values: dict[str, str], shown: str) -> DatabaseUrl:
@@ -161,7 +197,13 @@ def _from_values(values: dict[str, str], shown: str) -> DatabaseUrl:
         raise InvalidDatabaseUrl(f"multiple hosts in {shown!r} are not supported")
     port_text = values.pop("port", "5432") or "5432"
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise InvalidDatabaseUrl(f"port {port_text!r} in {shown!r} is not a number in 1-65535")
+        # A '#', '/' or '?' inside an unencoded password makes the parser read part of the
+        # password as the port: then the value is not repeated, and the likely cause is named.
+        named = f"port {port_text!r}" if port_text in shown else "the port"
+        raise InvalidDatabaseUrl(
+            f"{named} in {shown!r} is not a number in 1-65535 (a password containing "
+            f"#, /, ?, @ or a space must be percent-encoded, e.g. # as %23)"
+        )
     host = values.pop("host", "") or values.pop("hostaddr", "") or "localhost"
     return DatabaseUrl(
         dbname=dbname,
