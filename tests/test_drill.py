@@ -140,3 +140,12 @@ def test_comparison_ignores_a_time_zone_set_only_on_the_source_database(pg_clust
         with source.connect(autocommit=True) as conn:
             conn.execute(f"ALTER DATABASE \"{source.dbname}\" SET TimeZone = 'Asia/Tokyo'")
         assert drill.compare(source, copy).is_equal
+
+
+@pytest.mark.parametrize("name", ["postgres", "template0", "template1"])
+def test_a_system_database_is_never_a_drill_target(pg_cluster, fresh_db, name):
+    from releaseops import drill
+    from releaseops.errors import DrillNameRefused
+
+    with pytest.raises(DrillNameRefused, match="is a PostgreSQL system database"):
+        drill.recreate_database(pg_cluster.url, name, source=fresh_db)

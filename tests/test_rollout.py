@@ -23,12 +23,13 @@ def env_target(tmp_path: Path, restart_command: str) -> Target:
 
 def test_redeploy_on_an_env_target_runs_the_restart_command_with_the_freeze_flags(tmp_path):
     seen = tmp_path / "seen"
-    command = f'echo "$DB_READ_ONLY $AI_AUTO_APPLY $RETRIEVAL_MODE" > {seen}'
+    command = f'echo "$DB_READ_ONLY $AI_AUTO_APPLY $RETRIEVAL_MODE $RELEASEOPS_STEP" > {seen}'
     done = rollout.redeploy_previous(env_target(tmp_path, command), None)
     assert seen.read_text().split() == [
         FREEZE_FLAGS["DB_READ_ONLY"],
         FREEZE_FLAGS["AI_AUTO_APPLY"],
         FREEZE_FLAGS["RETRIEVAL_MODE"],
+        "redeploy-previous",
     ]
     assert command in done
 

@@ -64,7 +64,9 @@ def test_services_restarted(target, embedded_target, api_url, evidence):
     """3. Deploy/restart services: ./scripts/dc up -d --build."""
     refusal = rollout.execution_refusal(target)
     if refusal is None:
-        evidence.text("restart", rollout.restart(target, embedded_target, {}, release=True))
+        evidence.text(
+            "restart", rollout.restart(target, embedded_target, {}, release=True, step="deploy")
+        )
     response, convergence = http.wait_for_health(api_url, timeout=target.probe_timeout)
     evidence.json("convergence", convergence.as_dict())
     assert convergence.ok, f"the service did not become healthy: {convergence.explain()}"

@@ -3,6 +3,7 @@
 import pytest
 
 from releaseops import dburl, rollout
+from releaseops.drill import SYSTEM_DATABASES
 
 pytestmark = pytest.mark.order(110)
 
@@ -27,6 +28,11 @@ def test_drill_urls_prepared(target, evidence):
         f"the drill database name {drill.dbname!r} is not a plain identifier (letters, digits, "
         f"_ . -, at most 63 characters): the drill refuses to drop or create it; set "
         f"DRILL_DB_NAME to a plain name like exam_restore_drill"
+    )
+    system = drill.dbname in SYSTEM_DATABASES
+    assert not system, (
+        f"the drill database {drill.dbname!r} is a PostgreSQL system database: the drill "
+        f"would drop it; set DRILL_DB_NAME to a dedicated name like exam_restore_drill"
     )
     is_source = drill.dbname == source.dbname and _server(drill) == _server(source)
     assert not is_source, (

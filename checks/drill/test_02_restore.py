@@ -33,6 +33,9 @@ def test_backup_newest_artifact_listed(target, db, state, evidence):
 )
 def test_drill_database_recreated_and_restored(target, db, state, evidence):
     """4. Recreate drill DB and restore (restore duration recorded)."""
+    refusal = rollout.execution_refusal(target, destructive=True, dbname=target.drill_url.dbname)
+    if refusal:
+        pytest.skip(refusal)
     drill_url = drill.recreate_database(target.admin_url, target.drill_url.dbname, source=db)
     report = restore.restore(drill_url, state["dump"].path, confirm_db=drill_url.dbname)
     evidence.json("restore", report.as_dict())

@@ -15,7 +15,9 @@ def test_writes_blocked_and_risky_behaviour_frozen(target, embedded_target, api,
         embedded_target.record_rollback("in progress", None)
     refusal = rollout.execution_refusal(target)
     if refusal is None:
-        evidence.text("restart", rollout.restart(target, embedded_target, FREEZE_FLAGS))
+        evidence.text(
+            "restart", rollout.restart(target, embedded_target, FREEZE_FLAGS, step="freeze")
+        )
     response, convergence = http.wait_for_health(api_url, timeout=target.probe_timeout)
     evidence.json("convergence", convergence.as_dict())
     assert response is not None, f"the service did not come back: {convergence.explain()}"

@@ -17,6 +17,7 @@ from releaseops.dburl import DatabaseUrl, is_safe_identifier
 from releaseops.errors import DrillError, DrillNameRefused, DrillTargetIsSource
 from releaseops.scratch import create_database, drop_database
 
+SYSTEM_DATABASES = frozenset({"postgres", "template0", "template1"})
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 # An order-independent content hash: the sum of a 64-bit hash of each row's text form. It streams
 # (no sort, no 1 GB string limit) and is the same for a table and its restored copy.
@@ -174,6 +175,11 @@ def recreate_database(admin: DatabaseUrl, name: str, *, source: DatabaseUrl) -> 
         raise DrillNameRefused(
             f"refusing drill database name {name!r}: use only letters, digits, _ . - "
             f"(at most 63 characters); set DRILL_DB_NAME to a plain name like exam_restore_drill"
+        )
+    if name in SYSTEM_DATABASES:
+        raise DrillNameRefused(
+            f"refusing to use {name!r} as the drill database: it is a PostgreSQL system "
+            f"database. Set DRILL_DB_NAME to a dedicated name such as exam_restore_drill."
         )
     if name == source.dbname and _same_server(admin, source):
         raise DrillTargetIsSource(

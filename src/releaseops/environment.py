@@ -56,12 +56,14 @@ def loaded(target: Target) -> EnvironmentReport:
     config = target.environ.get("FLASK_CONFIG")
     report.facts["FLASK_CONFIG"] = config
     if config not in CONFIGS:
-        report.problems.append(f"FLASK_CONFIG is {config!r}; expected one of {', '.join(CONFIGS)}")
+        shown = "unset" if config is None else repr(config)
+        report.problems.append(f"FLASK_CONFIG is {shown}; expected one of {', '.join(CONFIGS)}")
     for name in REQUIRED_SECRETS:
         value = target.environ.get(name, "")
         report.facts[name] = f"set ({len(value)} characters)" if value else "unset"
         if not value.strip() and config != "development":
-            report.problems.append(f"{name} is not set (required for FLASK_CONFIG={config})")
+            needed = f"FLASK_CONFIG={config}" if config else "anything but development"
+            report.problems.append(f"{name} is not set (required for {needed})")
     return report
 
 

@@ -64,7 +64,7 @@ METADATA_ALLOW = ("Python", "Platform", "Packages", "Plugins", "releaseops run",
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register the releaseops option group and ini keys."""
-    group = parser.getgroup("releaseops", "release checks")
+    group = parser.getgroup("releaseops", "releaseops release checks")
     group.addoption("--target", choices=("embedded", "env"), default=None, help=HELP_TARGET)
     for flag, text in OPTIONS.items():
         group.addoption(flag, default=None, metavar="VALUE", help=text)

@@ -13,6 +13,7 @@ import pytest
 
 from releaseops import gating, runfolder
 from releaseops.checklist import ITEMS
+from releaseops.errors import ReleaseOpsError
 from releaseops.evidence import Record, Redactor
 from releaseops.verdict import CheckResult, Outcome, Verdict, conditions_for, decide
 
@@ -66,6 +67,14 @@ class Recorder:
         report: pytest.TestReport = outcome.get_result()
         if not gating.is_check(item):
             return
+        if (
+            report.failed
+            and call.excinfo is not None
+            and call.excinfo.errisinstance(ReleaseOpsError)
+        ):
+            # An expected failure (bad configuration, unreachable database, refused step) is
+            # one clear line, not a traceback repeated for every check that met it.
+            report.longrepr = f"{call.excinfo.typename}: {call.excinfo.value}"
         self._redact_report(report)
         decided = report.when == "call" or (report.when == "setup" and not report.passed)
         if report.when == "teardown" and report.failed:
@@ -206,7 +215,7 @@ def _short(text: str, limit: int = 600) -> str:
     lines = [ln[1:].strip() for ln in text.splitlines() if ln.startswith("E ")]
     # pytest's assertion rewriting repeats the expression ("assert ... is None"): drop it.
     lines = [ln for ln in lines if not ln.startswith(("assert ", "+  where", "+    where"))]
-    short = " ".join(lines) if lines else text.strip().splitlines()[-1:][0] if text.strip() else ""
+    short = " ".join(lines) if lines else " ".join(text.strip().splitlines())
     return short[:limit]
 
 

@@ -28,20 +28,24 @@ DEFAULT_RESTART_COMMAND = "./scripts/dc up -d --build"
 QUESTIONS = MANAGE
 
 
-def execution_refusal(target: Target, *, destructive: bool = False) -> str | None:
+def execution_refusal(
+    target: Target, *, destructive: bool = False, dbname: str | None = None
+) -> str | None:
     """Why a step may not change this target, or None when it may.
 
     The embedded target is ours to change. An env target needs --execute, and destructive
-    steps also need --confirm-db equal to the target database's name.
+    steps also need --confirm-db equal to the name of the database they destroy (`dbname`,
+    default the target database; the drill's is the drill database).
     """
     if target.kind == "embedded":
         return None
     if not target.execute:
         return "not verified: executing this step against an env target needs --execute"
-    if destructive and target.confirm_db != target.database_url.dbname:
+    name = dbname or target.database_url.dbname
+    if destructive and target.confirm_db != name:
         return (
-            f"not verified: this step destroys data in {target.database_url.dbname!r}; "
-            f"pass --confirm-db {target.database_url.dbname} to allow it"
+            f"not verified: this step destroys data in {name!r}; pass --confirm-db {name} "
+            f"to allow it"
         )
     return None
 
@@ -74,8 +78,13 @@ def restart(
     flags: Mapping[str, str],
     *,
     release: bool = False,
+    step: str = "restart",
 ) -> str:
-    """Restart the service with `flags`; returns what was done, for the evidence."""
+    """Restart the service with `flags`; returns what was done, for the evidence.
+
+    An env target runs RESTART_COMMAND with the flags and RELEASEOPS_STEP (`deploy`, `freeze`,
+    `redeploy-previous`) in its environment.
+    """
     if embedded is not None:
         if release:
             embedded.restart_as_release(**flags)
@@ -83,7 +92,7 @@ def restart(
             embedded.restart_service(**flags)
         return f"restarted the embedded service with {dict(flags)}"
     command = target.environ.get("RESTART_COMMAND") or DEFAULT_RESTART_COMMAND
-    proc = run_script(target, command, extra_env=flags)
+    proc = run_script(target, command, extra_env={**flags, "RELEASEOPS_STEP": step})
     if proc.returncode != 0:
         raise RestartFailed.for_command(command, proc.returncode, proc.stderr)
     return f"ran {command!r} with {dict(flags)}"
@@ -99,7 +108,7 @@ def redeploy_previous(target: Target, embedded: EmbeddedTarget | None) -> str:
     if embedded is not None:
         embedded.redeploy_previous()
         return "restarted the embedded service on the previous release's code"
-    return restart(target, None, FREEZE_FLAGS)
+    return restart(target, None, FREEZE_FLAGS, step="redeploy-previous")
 
 
 def write_probe(session: requests.Session, api_url: str) -> requests.Response:

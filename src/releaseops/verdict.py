@@ -12,7 +12,7 @@ Decision = Literal["GO", "NO-GO"]
 
 # Section 4 of the checklist, made explicit: which checklist items decide each No-Go condition.
 NO_GO_MAP: dict[str, tuple[str, ...]] = {
-    "nogo.backup": ("pre.backup", "pre.record", "drill.backup", "drill.restore"),
+    "nogo.backup": ("pre.backup", "drill.backup", "drill.restore"),
     "nogo.migration": (
         "pre.baseline",
         "deploy.migrate",
@@ -24,7 +24,12 @@ NO_GO_MAP: dict[str, tuple[str, ...]] = {
     ),
     "nogo.api_start": ("deploy.restart", "deploy.health", "post.health"),
     "nogo.smoke": ("post.crud", "post.retrieval", "post.ai", "rb.smoke", "rbc.smoke"),
-    "nogo.rollback_candidate": ("nogo.rollback_candidate", "rb.select_dump", "rbc.restored"),
+    "nogo.rollback_candidate": (
+        "nogo.rollback_candidate",
+        "pre.record",
+        "rb.select_dump",
+        "rbc.restored",
+    ),
 }
 
 

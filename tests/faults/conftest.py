@@ -142,6 +142,10 @@ class Staged:
         """Flags that let deploy/rollback steps change this env target."""
         return ("--execute", "--confirm-db", self.db.dbname)
 
+    def drill_execute(self) -> tuple[str, ...]:
+        """Flags that let the drill recreate its database on this env target."""
+        return ("--execute", "--confirm-db", self.target.drill_dbname)
+
     def sql(self, statement: str) -> None:
         with self.db.connect(autocommit=True) as conn:
             conn.execute(statement)

@@ -38,7 +38,7 @@ def _database_names(staged) -> set[str]:
 
 
 def test_drill_is_green_on_a_healthy_target(staged):
-    run = staged.run("drill")
+    run = staged.run("drill", *staged.drill_execute())
     assert run.decision == "GO", run.describe()
     assert run.returncode == 0
 
@@ -49,7 +49,7 @@ def test_drill_url_equal_to_the_source_turns_url_check_red_and_never_drops_the_s
     same = staged.db.sqlalchemy(with_password=True).replace(f"@{staged.db.host}:", "@localhost:")
     assert staged.db.host == "127.0.0.1" and "@localhost:" in same
     staged.overrides["DRILL_DATABASE_URL"] = same
-    run = staged.run("drill")
+    run = staged.run("drill", *staged.drill_execute())
     # The restore is blocked by the URL check: it never runs, and nothing was dropped.
     assert run.failed == {URLS}, run.describe()
     assert "is the source database" in run.message(URLS)
@@ -65,7 +65,7 @@ def test_admin_url_on_another_server_turns_url_check_red(staged):
         f":{admin.port}/", f":{free_port()}/"
     )
     assert staged.overrides["POSTGRES_ADMIN_URL"] != admin.libpq(with_password=True)
-    run = staged.run("drill")
+    run = staged.run("drill", *staged.drill_execute())
     # The restore, which needs the admin connection, is blocked by the URL check.
     assert run.failed == {URLS}, run.describe()
     assert "POSTGRES_ADMIN_URL" in run.message(URLS) and "not on the drill" in run.message(URLS)
@@ -78,7 +78,7 @@ def test_unannotated_destructive_migration_turns_drill_preflight_red(staged):
     (copy / "0005_drop_confidence.sql").write_text(
         "ALTER TABLE classification_suggestions DROP COLUMN confidence;\n"
     )
-    run = staged.run("drill")
+    run = staged.run("drill", *staged.drill_execute())
     # The runner applies the file to the drill copy (that is what a drill is for); only the
     # preflight's lint refuses it.
     assert run.failed == {PREFLIGHT}, run.describe()
@@ -91,7 +91,7 @@ def test_backup_directory_under_a_file_turns_drill_backup_red(staged, tmp_path):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a regular file\n")
     staged.overrides["BACKUP_DIR"] = str(blocker / "backups")
-    run = staged.run("drill")
+    run = staged.run("drill", *staged.drill_execute())
     # The preflight's "backup directory writable" row sees the same fault.
     assert run.failed == {PREFLIGHT, BACKUP}, run.describe()
     assert "not-a-directory" in run.message(BACKUP)
@@ -103,7 +103,7 @@ def test_hostile_drill_database_name_is_refused_and_nothing_is_dropped(staged):
     databases = _database_names(staged)
     staged.overrides["DRILL_DATABASE_URL"] = ""
     staged.overrides["DRILL_DB_NAME"] = 'x"; DROP DATABASE postgres; --'
-    run = staged.run("drill")
+    run = staged.run("drill", *staged.drill_execute())
     # The URL check names the problem; the restore is blocked by it and never runs.
     assert run.failed == {URLS}, run.describe()
     assert "not a plain identifier" in run.message(URLS)
@@ -128,7 +128,7 @@ def test_source_written_during_the_drill_turns_comparison_red(staged):
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
     try:
-        run = staged.run("drill")
+        run = staged.run("drill", *staged.drill_execute())
     finally:
         stop.set()
         writer.join(timeout=10)
@@ -143,7 +143,7 @@ def test_failing_newest_migration_turns_drill_migration_rerun_red(staged):
     (copy / "0005_difficulty.sql").write_text(
         "ALTER TABLE no_such_table ADD COLUMN difficulty int;\n"
     )
-    run = staged.run("drill")
+    run = staged.run("drill", *staged.drill_execute())
     assert run.failed == {MIGRATIONS}, run.describe()
     message = run.message(MIGRATIONS)
     assert "0005_difficulty.sql" in message or "no_such_table" in message
@@ -160,7 +160,35 @@ def test_fts_spec_with_a_missing_column_turns_drill_fts_check_red(staged, tmp_pa
     )
     staged.overrides["PYTHONPATH"] = str(package)
     staged.overrides["FTS_SPEC"] = "drill_spec:SPEC"
-    run = staged.run("drill")
+    run = staged.run("drill", *staged.drill_execute())
     assert run.failed == {FTS}, run.describe()
     assert "no_such_column" in run.message(FTS)
     _assert_no_go(run)
+
+
+def test_drill_against_an_env_target_without_execute_changes_nothing(staged):
+    databases = _database_names(staged)
+    run = staged.run("drill")
+    # Recreating the drill database destroys whatever it held: an env target needs
+    # --execute --confirm-db <drill database>; without them the step is not verified.
+    assert run.failed == set(), run.describe()
+    assert run.not_verified == {RESTORE} | AFTER_RESTORE, run.describe()
+    assert "needs --execute" in run.message(RESTORE)
+    assert _database_names(staged) == databases
+    _assert_no_go(run, "nogo.backup")
+
+
+def test_confirming_the_wrong_database_leaves_the_drill_not_verified(staged):
+    run = staged.run("drill", "--execute", "--confirm-db", staged.db.dbname)
+    assert run.not_verified == {RESTORE} | AFTER_RESTORE, run.describe()
+    assert f"pass --confirm-db {staged.target.drill_dbname}" in run.message(RESTORE)
+
+
+def test_system_database_as_drill_target_is_refused(staged):
+    staged.overrides["DRILL_DATABASE_URL"] = ""
+    staged.overrides["DRILL_DB_NAME"] = "postgres"
+    run = staged.run("drill", "--execute", "--confirm-db", "postgres")
+    assert run.failed == {URLS}, run.describe()
+    assert "is a PostgreSQL system database" in run.message(URLS)
+    assert run.not_verified == {RESTORE} | AFTER_RESTORE
+    _assert_no_go(run, "nogo.backup")

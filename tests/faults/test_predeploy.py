@@ -270,7 +270,8 @@ raise SystemExit(proc.returncode)
     check = "predeploy.backup_path_and_release_timestamp_recorded"
     assert run.failed == {check}, run.describe()
     assert "could not record sha256" in run.message(check)
-    _assert_no_go(run, "nogo.backup")
+    # Without a recorded path and checksum the rollback cannot name its dump.
+    _assert_no_go(run, "nogo.rollback_candidate")
 
 
 def test_newer_backup_of_the_same_database_turns_rollback_candidate_check_red(staged):

@@ -57,7 +57,7 @@ def test_drill_failing_on_urls_with_the_real_password_leaks_no_secret(staged, tm
     drill = f"{staged.db.dbname}_drill"
     staged.overrides["DRILL_DATABASE_URL"] = wrong_port_url(staged, "postgresql+psycopg", drill)
     staged.overrides["POSTGRES_ADMIN_URL"] = wrong_port_url(staged, "postgresql", "postgres")
-    run = staged.run("drill")
+    run = staged.run("drill", *staged.drill_execute())
     assert run.decision == "NO-GO" and run.failed, run.describe()
     assert any("***" in run.message(c) for c in run.failed), run.describe()
     assert leaks(staged, run, tmp_path) == []
