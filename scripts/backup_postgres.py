@@ -72,8 +72,11 @@ def _verify(args: argparse.Namespace) -> int:
     result = backup.verify(args.verify)
     if args.json:
         cli.print_json(result.as_dict())
-    else:
+    elif result.is_verified:
         cli.print_lines([str(args.verify), result.explain()])
+    else:
+        # Never a bare path first: `... --verify F | head -1` must not look like a good dump.
+        cli.print_lines([f"NOT VERIFIED: {args.verify}", result.explain()])
     return 0 if result.is_verified else VERIFY_FAILED_EXIT
 
 

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         MAP.write_text(text)
     else:
-        print(text)
+        print(text, end="")
     found = checkmap.problems(entries)
     for problem in found:
         print(f"error: {problem}", file=sys.stderr)

@@ -192,3 +192,11 @@ def test_help_explains_and_ends_with_an_example(script):
     result = run(script, "--help")
     assert result.returncode == 0
     assert "Example:" in result.stdout and "Exit codes:" in result.stdout
+
+
+def test_verify_of_a_corrupt_dump_never_prints_a_bare_path_first(tmp_path):
+    dump = tmp_path / "x_20260101_000000.dump"
+    dump.write_bytes(b"PGDMP garbage")
+    result = run(BACKUP, "--verify", str(dump))
+    assert result.returncode != 0
+    assert result.stdout.splitlines()[0] == f"NOT VERIFIED: {dump}"

@@ -132,11 +132,14 @@ def restore(
     clock = time.perf_counter()
     url = dburl.parse(db)
     dump = Path(dump)
+    if not dump.exists():
+        raise BackupNotFound(
+            f"{dump} does not exist; list the backups with ls -lt {dump.parent}/ "
+            f"(or python scripts/backup_postgres.py --rollback-candidate)"
+        )
     _require_confirmation(url, confirm_db)
     if jobs < 1:
         raise ConfigurationError(f"--jobs {jobs} is not a positive number")
-    if not dump.exists():
-        raise BackupNotFound(f"{dump} does not exist; list the backups with ls -lt backups/")
     # The checksum pass reads the whole dump; it runs while the tools and the server are asked
     # for their versions, and its verdict is only looked at after those checks passed.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -179,10 +182,10 @@ def restore(
 
 def _require_confirmation(url: DatabaseUrl, confirm_db: str) -> None:
     if confirm_db != url.dbname:
-        shown = repr(confirm_db) if confirm_db else "nothing"
+        given = f"--confirm-db was {confirm_db!r}" if confirm_db else "no --confirm-db was given"
         raise RestoreNotConfirmed(
             f"restore replaces every object in database {url.dbname!r} ({url.masked()}), and "
-            f"--confirm-db was {shown}. Pass --confirm-db {url.dbname} to confirm this target."
+            f"{given}. Pass --confirm-db {url.dbname} to confirm this target."
         )
 
 
