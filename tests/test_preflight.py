@@ -14,6 +14,7 @@ from releaseops import migrations, pgtools, preflight
 from releaseops import preflight_checks as checks
 from releaseops.cluster import free_port
 from releaseops.dburl import DatabaseUrl
+from tests import scripting
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "verify_repo.py"
@@ -191,15 +192,7 @@ def test_disk_space_fails_for_a_database_larger_than_the_real_free_space(tmp_pat
 
 
 def run_script(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
+    return scripting.run_script(SCRIPT, *args, env=env)
 
 
 def test_script_help_says_what_each_mode_does():

@@ -13,21 +13,14 @@ import pytest
 
 from releaseops import migration_lock, migrations
 from releaseops.dburl import DatabaseUrl
+from tests import scripting
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "run_postgres_migrations.py"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    return scripting.run_script(SCRIPT, *args, env=env, timeout=60)
 
 
 def start(*args: str) -> subprocess.Popen[str]:
