@@ -149,3 +149,14 @@ def test_a_system_database_is_never_a_drill_target(pg_cluster, fresh_db, name):
 
     with pytest.raises(DrillNameRefused, match="is a PostgreSQL system database"):
         drill.recreate_database(pg_cluster.url, name, source=fresh_db)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [("localhost", "127.0.0.1", True), ("[::1]", "localhost", True), ("db1", "db2", False)],
+)
+def test_same_server_treats_every_loopback_spelling_as_one_host(a, b, same):
+    from releaseops import drill
+    from releaseops.dburl import DatabaseUrl
+
+    assert drill.same_server(DatabaseUrl("x", host=a), DatabaseUrl("y", host=b)) is same

@@ -328,3 +328,14 @@ def test_migration_errors_are_found(text, reason):
 )
 def test_normal_lines_are_not_migration_errors(text):
     assert logcheck.migration_errors([text]) == []
+
+
+def test_startup_migration_checks_are_found_and_judged():
+    lines = [
+        '{"event": "migration_check", "state": "clean", "level": "INFO"}',
+        '{"request_id": "a", "route": "/health", "status": 200, "latency": 1, "error_code": null}',
+        '{"event": "migration_check", "state": "mismatch", "level": "ERROR"}',
+    ]
+    found = logcheck.migration_checks(lines)
+    assert [ln.data["state"] for ln in found] == ["clean", "mismatch"]
+    assert logcheck.is_clean_state("OK") and not logcheck.is_clean_state("pending")

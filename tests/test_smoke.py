@@ -183,3 +183,13 @@ def test_a_question_the_flow_deleted_itself_is_not_a_leftover(bank, api):
     with smoke.smoke_question(api, bank.base) as created:
         api.delete(f"{bank.base}{smoke.MANAGE}/{created['id']}")
     assert bank.rows == {}
+
+
+def test_health_migration_problems_lists_only_the_non_empty_members():
+    from releaseops import smoke as smoke_module
+
+    health = {
+        "migrations": {"pending": ["0004_x.sql"], "mismatched": [], "applied": 3, "future": 0}
+    }
+    assert smoke_module.health_migration_problems(health) == {"pending": ["0004_x.sql"]}
+    assert smoke_module.health_migration_problems({}) == {}

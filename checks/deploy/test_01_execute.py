@@ -4,15 +4,13 @@ import shlex
 
 import pytest
 
-from releaseops import fts, http, logcheck, migrations, rollout
+from releaseops import fts, http, logcheck, migrations, rollout, smoke
 from releaseops.fts_spec import service_spec
 
 pytestmark = pytest.mark.order(210)
 
 MIGRATE = 'python scripts/run_postgres_migrations.py --db "$DATABASE_URL"'
 SYNC = 'python scripts/init_fts.py --db "$DATABASE_URL" --sync'
-# Members of /health's "migrations" that must be empty (or 0) once the release runs.
-HEALTH_MIGRATION_PROBLEMS = ("error", "pending", "mismatched", "missing", "future", "out_of_order")
 
 
 def _execute(target, command, evidence):
@@ -79,17 +77,15 @@ def test_health_and_startup_migration_check_clean(target, api, api_url, api_logs
     body = http.expect_json(http.expect_status(api.get(f"{api_url}/health"), 200))
     evidence.json("/health", body)
     lines = api_logs()[-200:]
-    startup = [
-        ln for ln in logcheck.parse(lines) if ln.data and ln.data.get("event") == "migration_check"
-    ]
+    startup = logcheck.migration_checks(lines)
     evidence.text("startup migration checks", "\n".join(ln.raw for ln in startup[-5:]))
     assert startup, "no startup migration_check event in the last 200 log lines"
     last = startup[-1].data or {}
-    assert last.get("state") in ("clean", "ok"), (
+    assert logcheck.is_clean_state(last.get("state")), (
         f"the newest startup migration check says {last.get('state')!r}: {last.get('message')}"
     )
     migration_state = body.get("migrations", {})
-    problems = {k: migration_state[k] for k in HEALTH_MIGRATION_PROBLEMS if migration_state.get(k)}
+    problems = smoke.health_migration_problems(body)
     hint = (
         "; the database is ahead of the code the service runs: it was not restarted on the release"
         if problems.get("future")

@@ -3,11 +3,9 @@
 import pytest
 
 from releaseops import dburl, rollout
-from releaseops.drill import SYSTEM_DATABASES
+from releaseops.drill import SYSTEM_DATABASES, same_server
 
 pytestmark = pytest.mark.order(110)
-
-LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
 @pytest.mark.item("drill.urls")
@@ -34,22 +32,16 @@ def test_drill_urls_prepared(target, evidence):
         f"the drill database {drill.dbname!r} is a PostgreSQL system database: the drill "
         f"would drop it; set DRILL_DB_NAME to a dedicated name like exam_restore_drill"
     )
-    is_source = drill.dbname == source.dbname and _server(drill) == _server(source)
+    is_source = drill.dbname == source.dbname and same_server(drill, source)
     assert not is_source, (
         f"the drill database {drill.masked()} is the source database: the drill would drop it; "
         f"set DRILL_DB_NAME or DRILL_DATABASE_URL to a dedicated database"
     )
-    elsewhere = _server(drill) != _server(admin)
+    elsewhere = not same_server(drill, admin)
     assert not elsewhere, (
         f"POSTGRES_ADMIN_URL ({admin.masked()}) is not on the drill database's server "
         f"({drill.masked()}): it cannot drop and create the drill database"
     )
-
-
-def _server(url: dburl.DatabaseUrl) -> tuple[str, int]:
-    """Host and port, with every loopback spelling (localhost, 127.0.0.1, ::1) as one."""
-    host = url.host.lower().strip("[]")
-    return ("loopback" if host in LOOPBACK else host), url.port
 
 
 @pytest.mark.item("drill.preflight")

@@ -18,7 +18,7 @@ from releaseops.errors import DrillError, DrillNameRefused, DrillTargetIsSource
 from releaseops.scratch import create_database, drop_database
 
 SYSTEM_DATABASES = frozenset({"postgres", "template0", "template1"})
-_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 # An order-independent content hash: the sum of a 64-bit hash of each row's text form. It streams
 # (no sort, no 1 GB string limit) and is the same for a table and its restored copy.
 _TABLE_SQL = "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)::text FROM {} AS t"
@@ -181,7 +181,7 @@ def recreate_database(admin: DatabaseUrl, name: str, *, source: DatabaseUrl) -> 
             f"refusing to use {name!r} as the drill database: it is a PostgreSQL system "
             f"database. Set DRILL_DB_NAME to a dedicated name such as exam_restore_drill."
         )
-    if name == source.dbname and _same_server(admin, source):
+    if name == source.dbname and same_server(admin, source):
         raise DrillTargetIsSource(
             f"the drill database {name!r} is the source database on {source.masked()}: the drill "
             f"would drop it. Set DRILL_DB_NAME to a dedicated name such as {name}_restore_drill."
@@ -190,9 +190,12 @@ def recreate_database(admin: DatabaseUrl, name: str, *, source: DatabaseUrl) -> 
     return create_database(admin, name)
 
 
-def _same_server(a: DatabaseUrl, b: DatabaseUrl) -> bool:
+def same_server(a: DatabaseUrl, b: DatabaseUrl) -> bool:
+    """True when both URLs name one server (every loopback spelling counts as the same host)."""
+
     def host(url: DatabaseUrl) -> str:
-        return "loopback" if url.host.lower() in _LOOPBACK else url.host.lower()
+        name = url.host.lower().strip("[]")
+        return "loopback" if name in _LOOPBACK else name
 
     return (host(a), a.port) == (host(b), b.port)
 

@@ -37,7 +37,7 @@ def blocks(item: pytest.Item) -> bool:
 
 
 def prerequisites(item: pytest.Item) -> list[str]:
-    """Function names this check needs to have passed first (same module)."""
+    """Checks this one needs to have passed first (`test_x`, or `test_NN_file.py::test_x`)."""
     marker = item.get_closest_marker(AFTER_MARKER)
     return list(marker.args) if marker else []
 

@@ -238,6 +238,16 @@ def check(lines: Iterable[str]) -> LogReport:
     return LogReport(requests_, events, bad)
 
 
+def migration_checks(lines: Iterable[str]) -> list[LogLine]:
+    """The service's startup `migration_check` events, oldest first."""
+    return [ln for ln in parse(lines) if ln.data and ln.data.get("event") == "migration_check"]
+
+
+def is_clean_state(state: object) -> bool:
+    """True for a migration_check state that reports nothing wrong."""
+    return str(state).lower() in _CLEAN_STATES
+
+
 def find_request(lines: Iterable[str], request_id: str) -> list[dict[str, Any]]:
     """The request lines (JSON objects without `event`) whose request_id is `request_id`."""
     return [

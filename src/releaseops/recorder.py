@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Generator
 from datetime import UTC, datetime
 from html import escape
@@ -217,8 +216,3 @@ def _short(text: str, limit: int = 600) -> str:
     lines = [ln for ln in lines if not ln.startswith(("assert ", "+  where", "+    where"))]
     short = " ".join(lines) if lines else " ".join(text.strip().splitlines())
     return short[:limit]
-
-
-def started() -> float:
-    """Monotonic clock, for durations in evidence."""
-    return time.monotonic()

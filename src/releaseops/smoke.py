@@ -16,6 +16,8 @@ from releaseops.errors import ConfigurationError
 from releaseops.http import body_excerpt, describe, expect_json, expect_status
 
 SMOKE_TAG = "releaseops-smoke"
+# Members of /health's "migrations" that must be empty (or 0) when code and database agree.
+HEALTH_MIGRATION_PROBLEMS = ("error", "pending", "mismatched", "missing", "future", "out_of_order")
 MANAGE = "/api/manage/questions"
 
 
@@ -109,3 +111,11 @@ def leftover_smoke_rows(api: requests.Session, base: str) -> list[str]:
         if len(items) < 100:
             break
     return refs
+
+
+def health_migration_problems(
+    health: dict[str, Any], keys: tuple[str, ...] = HEALTH_MIGRATION_PROBLEMS
+) -> dict[str, Any]:
+    """The non-empty members `keys` of /health's migration state (empty when in agreement)."""
+    state = health.get("migrations", {}) or {}
+    return {key: state[key] for key in keys if state.get(key)}
