@@ -28,10 +28,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from releaseops import drill, pgtools
-from releaseops.cluster import LocalCluster
+from releaseops import pg
+from releaseops.backup import drill
 from releaseops.dburl import DatabaseUrl, parse
-from releaseops.scratch import create_database, drop_database
+from releaseops.pg.scratch import create_database, drop_database
+from releaseops.rehearsal.cluster import LocalCluster
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_DB = "bench_source"
@@ -90,8 +91,8 @@ def timed(call: Callable[[], object]) -> float:
 
 
 def tool(name: str, *args: str, db: DatabaseUrl | None = None) -> None:
-    argv = pgtools.build_argv(pgtools.find(name), list(args), db)
-    subprocess.run(argv, env=pgtools.child_env(db), check=True, stdout=subprocess.DEVNULL)
+    argv = pg.build_argv(pg.find(name), list(args), db)
+    subprocess.run(argv, env=pg.child_env(db), check=True, stdout=subprocess.DEVNULL)
 
 
 def script(name: str, *args: str) -> None:
@@ -185,7 +186,7 @@ def report(rounds: list[dict[str, float]], size_mb: int) -> dict[str, object]:
         "size_mb": size_mb,
         "machine": f"{cpu_model()}, {os.cpu_count()} cores, {platform.platform()}",
         "load_average_1m_at_end": round(os.getloadavg()[0], 2),
-        "pg": pgtools.find("pg_dump").version,
+        "pg": pg.find("pg_dump").version,
         "rounds": rounds,
         "backup_vs_raw_dump_z1": ratio("our_backup", "raw_dump_z1"),
         "restore_vs_raw_restore": ratio("our_restore", "raw_restore"),

@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from releaseops import checkmap, cli
+from releaseops import cli
+from releaseops.gate import checkmap
 
 REPO = Path(__file__).resolve().parents[1]
 MAP = REPO / "docs" / "checklist-map.md"

@@ -28,7 +28,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from releaseops import cli, restore
+from releaseops import cli
+from releaseops.backup import restore
 from releaseops.errors import ReleaseOpsError
 
 

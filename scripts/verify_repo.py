@@ -28,7 +28,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from releaseops import cli, lint, migrations, preflight
+from releaseops import cli, migrations
+from releaseops.migrations import lint
+from releaseops.release import preflight
 
 
 def build_parser() -> argparse.ArgumentParser:

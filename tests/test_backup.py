@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from releaseops import archive, backup, manifest, verification
-from releaseops.cluster import free_port
+from releaseops import backup
+from releaseops.backup import manifest, verification
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import (
     BackupExists,
@@ -18,6 +18,8 @@ from releaseops.errors import (
     ConfigurationError,
     NoRollbackCandidate,
 )
+from releaseops.pg import archive
+from releaseops.rehearsal.cluster import free_port
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from releaseops import checkmap
+from releaseops.gate import checkmap
 
 REPO = Path(__file__).resolve().parents[1]
 

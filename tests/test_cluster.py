@@ -5,10 +5,10 @@ import os
 import psycopg
 import pytest
 
-from releaseops.cluster import LocalCluster, free_port, make_cluster
-from releaseops.container import ContainerCluster
 from releaseops.errors import DockerUnavailable
-from releaseops.scratch import ScratchDatabase
+from releaseops.pg.scratch import ScratchDatabase
+from releaseops.rehearsal.cluster import LocalCluster, free_port, make_cluster
+from releaseops.rehearsal.container import ContainerCluster
 
 
 def pid_alive(pid):
@@ -85,7 +85,7 @@ def test_container_provider_skips_with_a_clear_reason_without_docker():
 
 
 def test_auto_provider_falls_back_to_local_binaries_without_docker(monkeypatch):
-    monkeypatch.setattr("releaseops.container.docker_available", lambda: False)
+    monkeypatch.setattr("releaseops.rehearsal.container.docker_available", lambda: False)
     assert isinstance(make_cluster("auto"), LocalCluster)
 
 

@@ -77,7 +77,7 @@ def test_every_plugin_option_is_documented_in_the_readme(option):
 
 
 def test_every_configuration_variable_is_documented_in_the_readme():
-    from releaseops.target import ENV_KEYS
+    from releaseops.release.target import ENV_KEYS
 
     readme = (REPO / "README.md").read_text()
     undocumented = [

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from releaseops import backup, drill, restore
+from releaseops import backup
+from releaseops.backup import drill, restore
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import DrillNameRefused, DrillTargetIsSource
-from releaseops.scratch import drop_database
+from releaseops.pg.scratch import drop_database
 
 
 def populate(db: DatabaseUrl) -> None:
@@ -129,8 +130,8 @@ def test_drill_with_a_hostile_name_stops_before_the_backup(pg_cluster, source, t
 
 
 def test_comparison_ignores_a_time_zone_set_only_on_the_source_database(pg_cluster):
-    from releaseops import drill
-    from releaseops.scratch import ScratchDatabase
+    from releaseops.backup import drill
+    from releaseops.pg.scratch import ScratchDatabase
 
     with ScratchDatabase(pg_cluster.url) as source, ScratchDatabase(pg_cluster.url) as copy:
         for url in (source, copy):
@@ -144,7 +145,7 @@ def test_comparison_ignores_a_time_zone_set_only_on_the_source_database(pg_clust
 
 @pytest.mark.parametrize("name", ["postgres", "template0", "template1"])
 def test_a_system_database_is_never_a_drill_target(pg_cluster, fresh_db, name):
-    from releaseops import drill
+    from releaseops.backup import drill
     from releaseops.errors import DrillNameRefused
 
     with pytest.raises(DrillNameRefused, match="is a PostgreSQL system database"):
@@ -156,7 +157,7 @@ def test_a_system_database_is_never_a_drill_target(pg_cluster, fresh_db, name):
     [("localhost", "127.0.0.1", True), ("[::1]", "localhost", True), ("db1", "db2", False)],
 )
 def test_same_server_treats_every_loopback_spelling_as_one_host(a, b, same):
-    from releaseops import drill
+    from releaseops.backup import drill
     from releaseops.dburl import DatabaseUrl
 
     assert drill.same_server(DatabaseUrl("x", host=a), DatabaseUrl("y", host=b)) is same

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from releaseops import migrations
-from releaseops.embedded import EmbeddedTarget
+from releaseops.rehearsal.embedded import EmbeddedTarget
 
 REPO = Path(__file__).resolve().parents[1]
 

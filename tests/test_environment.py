@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from releaseops import environment, target
+from releaseops.release import environment, target
 
 
 def resolve(env):

@@ -1,6 +1,6 @@
 """Evidence records and redaction."""
 
-from releaseops.evidence import MAX_TEXT, Collector, Redactor
+from releaseops.gate.evidence import MAX_TEXT, Collector, Redactor
 
 
 def test_known_secret_values_are_masked_everywhere():

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
-from releaseops import http
-from releaseops.cluster import free_port
+from releaseops.rehearsal.cluster import free_port
+from releaseops.service import http
 
 TOKEN = "tok-9f8e7d6c5b4a"
 DB_SECRET = "hunter2-db"

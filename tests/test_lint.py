@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from releaseops import lint
+from releaseops.migrations import lint
 
 BASE = "CREATE TABLE questions (id serial PRIMARY KEY, body text, topic text);\n"
 

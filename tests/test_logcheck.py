@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from releaseops import logcheck
 from releaseops.errors import ConfigurationError, LogSourceError
+from releaseops.service import logcheck
 
 GOOD = {
     "request_id": "8fe6034b249d45f6be08b9267f444e18",

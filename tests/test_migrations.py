@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from releaseops import migration_files, migration_lock, migration_state, migrations
+from releaseops import migrations
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import (
     BaselineRefused,
@@ -25,8 +25,11 @@ from releaseops.errors import (
     MigrationLockTimeout,
     OutOfOrderMigration,
 )
-from releaseops.migration_history import AppliedRow
-from releaseops.scratch import ScratchDatabase
+from releaseops.migrations import files as migration_files
+from releaseops.migrations import lock as migration_lock
+from releaseops.migrations import state as migration_state
+from releaseops.migrations.history import AppliedRow
+from releaseops.pg.scratch import ScratchDatabase
 
 FIRST = "CREATE TABLE questions (id serial PRIMARY KEY, body text NOT NULL);\n"
 SECOND = (

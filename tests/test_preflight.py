@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from releaseops import migrations, pgtools, preflight
-from releaseops import preflight_checks as checks
-from releaseops.cluster import free_port
+from releaseops import migrations, pg
 from releaseops.dburl import DatabaseUrl
+from releaseops.rehearsal.cluster import free_port
+from releaseops.release import preflight
+from releaseops.release import preflight_checks as checks
 from tests import scripting
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +51,7 @@ def tool_dir(tmp_path: Path, *names: str) -> Path:
     directory = tmp_path / "bin"
     directory.mkdir(exist_ok=True)
     for name in names:
-        (directory / name).symlink_to(pgtools.locate(name))
+        (directory / name).symlink_to(pg.locate(name))
     return directory
 
 

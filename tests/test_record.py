@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from releaseops import record
 from releaseops.errors import ConfigurationError, ReleaseRecordInvalid, ReleaseRecordNotFound
+from releaseops.release import record
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "fixtures" / "release_record.example.toml"

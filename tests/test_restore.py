@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from releaseops import backup, drill, pgtools, restore
+from releaseops import backup, pg
+from releaseops.backup import drill, restore
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import (
     ArchiveVersionUnsupported,
@@ -19,7 +20,7 @@ from releaseops.errors import (
     RestoreNotConfirmed,
     ToolVersionTooOld,
 )
-from releaseops.scratch import ScratchDatabase
+from releaseops.pg.scratch import ScratchDatabase
 
 
 def populate(db: DatabaseUrl) -> None:
@@ -99,7 +100,7 @@ def test_archive_newer_than_local_pg_restore_is_refused(target, tmp_path):
 def test_archive_header_of_our_dump_is_readable_by_our_pg_restore(dump):
     header = restore.read_header(dump)
     assert header is not None
-    assert (header.major, header.minor) <= restore.newest_readable(pgtools.find("pg_restore").major)
+    assert (header.major, header.minor) <= restore.newest_readable(pg.find("pg_restore").major)
 
 
 def test_dump_from_a_newer_server_major_is_refused(dump, target):

@@ -2,9 +2,9 @@
 
 import json
 
-from releaseops import runfolder
-from releaseops.evidence import Redactor
-from releaseops.verdict import CheckResult, decide
+from releaseops.gate import runfolder
+from releaseops.gate.evidence import Redactor
+from releaseops.gate.verdict import CheckResult, decide
 
 
 def results():

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from releaseops import backup, drill
-from releaseops.cluster import free_port
+from releaseops import backup
+from releaseops.backup import drill
 from releaseops.dburl import DatabaseUrl
-from releaseops.scratch import ScratchDatabase
+from releaseops.pg.scratch import ScratchDatabase
+from releaseops.rehearsal.cluster import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKUP = ROOT / "scripts" / "backup_postgres.py"

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from releaseops import migration_lock, migrations
+from releaseops import migrations
 from releaseops.dburl import DatabaseUrl
+from releaseops.migrations import lock as migration_lock
 from tests import scripting
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from releaseops.errors import ServiceFailedToStart
-from releaseops.service import ServiceProcess
+from releaseops.rehearsal.process import ServiceProcess
 
 
 def test_service_that_cannot_start_reports_its_log_tail(tmp_path):
@@ -19,7 +19,7 @@ def test_service_that_cannot_start_reports_its_log_tail(tmp_path):
 
 def test_embedded_service_answers_and_stops(tmp_path, pg_cluster):
     from releaseops import migrations
-    from releaseops.scratch import ScratchDatabase
+    from releaseops.pg.scratch import ScratchDatabase
 
     with ScratchDatabase(pg_cluster.url) as db:
         migrations.apply(db, migrations.DEFAULT_DIR)

@@ -13,8 +13,8 @@ import requests
 from flask import Flask, abort, jsonify, request
 from werkzeug.serving import make_server
 
-from releaseops import smoke
 from releaseops.errors import ConfigurationError
+from releaseops.service import smoke
 
 
 @dataclass
@@ -186,7 +186,7 @@ def test_a_question_the_flow_deleted_itself_is_not_a_leftover(bank, api):
 
 
 def test_health_migration_problems_lists_only_the_non_empty_members():
-    from releaseops import smoke as smoke_module
+    from releaseops.service import smoke as smoke_module
 
     health = {
         "migrations": {"pending": ["0004_x.sql"], "mismatched": [], "applied": 3, "future": 0}

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from releaseops import target
 from releaseops.errors import ConfigurationError
+from releaseops.release import target
 
 ROOT = Path("/repo")
 ENV = {

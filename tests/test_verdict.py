@@ -1,7 +1,7 @@
 """GO / NO-GO from results, mapped to the checklist's No-Go conditions."""
 
-from releaseops.checklist import ITEMS
-from releaseops.verdict import NO_GO_MAP, CheckResult, decide
+from releaseops.gate.checklist import ITEMS
+from releaseops.gate.verdict import NO_GO_MAP, CheckResult, decide
 
 
 def result(check_id, outcome, items=("pre.backup",), **kw):

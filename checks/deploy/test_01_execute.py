@@ -1,42 +1,31 @@
 """Deploy execution (checklist section 2), in order. Against env, steps run only with --execute."""
 
-import shlex
-
 import pytest
 
-from releaseops import fts, http, logcheck, migrations, rollout, smoke
-from releaseops.fts_spec import service_spec
+from releaseops import fts, migrations
+from releaseops.runbook import steps
+from releaseops.service import http, logcheck, smoke
 
 pytestmark = pytest.mark.order(210)
 
-MIGRATE = 'python scripts/run_postgres_migrations.py --db "$DATABASE_URL"'
-SYNC = 'python scripts/init_fts.py --db "$DATABASE_URL" --sync'
 
-
-def _execute(target, command, evidence):
-    """Run `command` when the target may be changed; returns why it was not run, else None."""
-    refusal = rollout.execution_refusal(target)
+def _execute(target, step, evidence):
+    """Run a runbook step when the target may be changed; returns why it was not run, else None."""
+    refusal = steps.execution_refusal(target)
     if refusal:
         evidence.text("executed", f"no: {refusal}; verifying the resulting state only")
         return refusal.removeprefix("not verified: ")
-    proc = rollout.run_script(target, command)
-    evidence.text(command, proc.stdout + proc.stderr)
-    assert proc.returncode == 0, f"{command} exited {proc.returncode}: {proc.stderr[-600:]}"
+    result = step(target)
+    evidence.text(result.command, result.output)
+    assert result.ok, result.explain()
     return None
-
-
-def _migrate_command(target):
-    """The checklist command, applying from the directory this check verifies (MIGRATIONS_DIR)."""
-    if target.migrations_dir.resolve() == migrations.DEFAULT_DIR.resolve():
-        return MIGRATE
-    return f"{MIGRATE} --dir {shlex.quote(str(target.migrations_dir))}"
 
 
 @pytest.mark.item("deploy.migrate", "nogo.migration")
 @pytest.mark.destructive
 def test_migrations_applied(target, db, evidence):
     """1. Apply Postgres migrations: python scripts/run_postgres_migrations.py --db "$DATABASE_URL"."""
-    skipped = _execute(target, _migrate_command(target), evidence)
+    skipped = _execute(target, steps.migrate, evidence)
     status = migrations.status(db, target.migrations_dir)
     evidence.json("migration status", status.as_dict())
     assert status.is_clean, status.explain() + (
@@ -48,8 +37,8 @@ def test_migrations_applied(target, db, evidence):
 @pytest.mark.after("test_migrations_applied")
 def test_fts_synced(target, db, evidence):
     """2. Sync FTS metadata: python scripts/init_fts.py --db "$DATABASE_URL" --sync."""
-    skipped = _execute(target, SYNC, evidence)
-    result = fts.check(db, service_spec())
+    skipped = _execute(target, steps.sync_fts, evidence)
+    result = fts.check(db, target.fts_spec)
     evidence.json("fts check", result.as_dict())
     assert result.is_clean, result.explain() + (
         f" (FTS sync was not run: {skipped})" if skipped else ""
@@ -58,13 +47,11 @@ def test_fts_synced(target, db, evidence):
 
 @pytest.mark.item("deploy.restart", "nogo.api_start")
 @pytest.mark.after("test_migrations_applied", "test_fts_synced")
-def test_services_restarted(target, embedded_target, api_url, evidence):
+def test_services_restarted(target, deployment, api_url, evidence):
     """3. Deploy/restart services: ./scripts/dc up -d --build."""
-    refusal = rollout.execution_refusal(target)
+    refusal = steps.execution_refusal(target)
     if refusal is None:
-        evidence.text(
-            "restart", rollout.restart(target, embedded_target, {}, release=True, step="deploy")
-        )
+        evidence.text("restart", steps.restart_release(deployment))
     response, convergence = http.wait_for_health(api_url, timeout=target.probe_timeout)
     evidence.json("convergence", convergence.as_dict())
     assert convergence.ok, f"the service did not become healthy: {convergence.explain()}"

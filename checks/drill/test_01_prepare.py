@@ -2,8 +2,9 @@
 
 import pytest
 
-from releaseops import dburl, rollout
-from releaseops.drill import SYSTEM_DATABASES, same_server
+from releaseops import dburl
+from releaseops.backup.drill import SYSTEM_DATABASES, same_server
+from releaseops.runbook.deployment import run_command
 
 pytestmark = pytest.mark.order(110)
 
@@ -48,7 +49,7 @@ def test_drill_urls_prepared(target, evidence):
 def test_preflight_tooling_checks(target, evidence):
     """2. Run preflight tooling checks: python scripts/verify_repo.py --ops-preflight"""
     # The script defaults to the repository's migrations; the drill uses the target's.
-    proc = rollout.run_script(
+    proc = run_command(
         target,
         'python scripts/verify_repo.py --ops-preflight --migrations-dir "$MIGRATIONS_DIR"',
         extra_env={

@@ -2,8 +2,10 @@
 
 import pytest
 
-from releaseops import backup, drill, fts, migrations, pgtools, restore, rollout
-from releaseops.fts_spec import service_spec
+from releaseops import backup, fts, migrations, pg
+from releaseops.backup import drill, restore
+from releaseops.runbook import steps
+from releaseops.runbook.deployment import run_command
 
 pytestmark = pytest.mark.order(120)
 
@@ -18,7 +20,7 @@ def test_backup_newest_artifact_listed(target, db, state, evidence):
     """3. Take a backup and capture the newest artifact (pg_restore --list)."""
     taken = backup.create(db, target.backup_dir)
     newest = backup.list_backups(target.backup_dir, db.dbname)[0]
-    listing = pgtools.run("pg_restore", ["--list", str(newest.path)]).stdout
+    listing = pg.run("pg_restore", ["--list", str(newest.path)]).stdout
     evidence.json("backup", taken.as_dict())
     evidence.text("pg_restore --list (head)", "\n".join(listing.splitlines()[:60]))
     assert newest.path == taken.path, f"the newest artifact is {newest.path}, not {taken.path}"
@@ -33,7 +35,7 @@ def test_backup_newest_artifact_listed(target, db, state, evidence):
 )
 def test_drill_database_recreated_and_restored(target, db, state, evidence):
     """4. Recreate drill DB and restore (restore duration recorded)."""
-    refusal = rollout.execution_refusal(target, destructive=True, dbname=target.drill_url.dbname)
+    refusal = steps.execution_refusal(target, destructive=True, dbname=target.drill_url.dbname)
     if refusal:
         pytest.skip(refusal)
     drill_url = drill.recreate_database(target.admin_url, target.drill_url.dbname, source=db)
@@ -57,7 +59,7 @@ def test_restored_data_equals_source(db, state, evidence):
 def test_migrations_rerun_on_drill(target, state, evidence):
     """5. run_postgres_migrations.py on the drill DB: nothing pending, no mismatch afterwards."""
     url = state["drill"].sqlalchemy(with_password=True)
-    proc = rollout.run_script(
+    proc = run_command(
         target,
         'python scripts/run_postgres_migrations.py --db "$DRILL_DB" --dir "$MIGRATIONS_DIR"',
         extra_env={"DRILL_DB": url, "MIGRATIONS_DIR": str(target.migrations_dir)},
@@ -76,12 +78,12 @@ def test_migrations_rerun_on_drill(target, state, evidence):
 def test_fts_resynced_on_drill(target, state, evidence):
     """5. init_fts.py --sync on the drill DB; no stale rows afterwards."""
     url = state["drill"].sqlalchemy(with_password=True)
-    proc = rollout.run_script(
+    proc = run_command(
         target, 'python scripts/init_fts.py --db "$DRILL_DB" --sync', extra_env={"DRILL_DB": url}
     )
     evidence.text("init_fts.py --sync", proc.stdout + proc.stderr)
     assert proc.returncode == 0, f"init_fts.py exited {proc.returncode}: {proc.stderr[-400:]}"
-    result = fts.check(state["drill"], service_spec())
+    result = fts.check(state["drill"], target.fts_spec)
     evidence.json("fts check", result.as_dict())
     assert result.is_clean, result.explain()
 
@@ -90,7 +92,7 @@ def test_fts_resynced_on_drill(target, state, evidence):
 @pytest.mark.after("test_migrations_rerun_on_drill")
 def test_drill_schema_migrations_listed(state, evidence):
     """5. SELECT version, applied_at FROM schema_migrations ORDER BY applied_at DESC LIMIT 20."""
-    out = pgtools.psql(
+    out = pg.psql(
         state["drill"],
         "SELECT version, applied_at FROM schema_migrations ORDER BY applied_at DESC LIMIT 20",
     )

@@ -2,7 +2,7 @@
 
 import pytest
 
-from releaseops import http
+from releaseops.service import http
 
 pytestmark = pytest.mark.order(310)
 

@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from releaseops import http, smoke
+from releaseops.service import http, smoke
 
 pytestmark = pytest.mark.order(320)
 

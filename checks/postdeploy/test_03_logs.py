@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from releaseops import http, logcheck
+from releaseops.service import http, logcheck
 
 pytestmark = pytest.mark.order(330)
 

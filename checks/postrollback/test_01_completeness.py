@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from releaseops import backup, fts, http, rollout, smoke
-from releaseops.fts_spec import service_spec
-from releaseops.manifest import qualified
+from releaseops import backup, fts
+from releaseops.backup.manifest import qualified
+from releaseops.runbook import custody
+from releaseops.service import http, smoke
 
 MIGRATIONS_TABLE = qualified("public", "schema_migrations")
 
@@ -38,10 +39,10 @@ def test_trigger_and_incident_time_recorded(release_record, evidence):
 @pytest.mark.item("rbc.frozen")
 def test_writes_blocked_and_auto_actions_disabled(api, api_url, evidence):
     """Writes blocked (DB_READ_ONLY=1) and high-risk auto actions disabled (AI_AUTO_APPLY=0)."""
-    write = rollout.write_probe(api, api_url)
+    write = smoke.write_probe(api, api_url)
     evidence.json("write attempt", {"status": write.status_code, "body": write.text[:300]})
-    assert rollout.writes_blocked(write), (
-        f"writes are not blocked: POST {rollout.QUESTIONS} -> {write.status_code} "
+    assert smoke.writes_blocked(write), (
+        f"writes are not blocked: POST {smoke.MANAGE} -> {write.status_code} "
         f"{write.text[:200]!r}; expected 503 READ_ONLY (DB_READ_ONLY=1)"
     )
     listing = http.expect_json(http.expect_status(api.get(f"{api_url}{smoke.MANAGE}"), 200))
@@ -67,7 +68,7 @@ def test_restored_from_known_good_dump(target, db, release_record, evidence):
         f"the dump's checksum does not match the one recorded in {release_record.path}"
     )
     # schema_migrations is the next item's business: its rows are compared version by version.
-    difference = rollout.compare_with_dump(db, dump, ignore_tables=(MIGRATIONS_TABLE,))
+    difference = custody.compare_with_dump(db, dump, ignore_tables=(MIGRATIONS_TABLE,))
     evidence.json(
         "database vs dump", {"equal": difference.is_equal, "differences": difference.explain()}
     )
@@ -79,15 +80,15 @@ def test_restored_from_known_good_dump(target, db, release_record, evidence):
 @pytest.mark.item("rbc.migrations")
 def test_schema_migrations_verified_after_restore(target, db, release_record, evidence):
     """schema_migrations state verified after restore."""
-    difference = rollout.compare_with_dump(db, _dump(target, release_record))
+    difference = custody.compare_with_dump(db, _dump(target, release_record))
     evidence.json("schema_migrations vs dump", difference.migrations)
     assert not difference.migrations, difference.explain()
 
 
 @pytest.mark.item("rbc.fts")
-def test_fts_in_sync_after_restore(db, evidence):
+def test_fts_in_sync_after_restore(target, db, evidence):
     """FTS re-synced after restore."""
-    result = fts.check(db, service_spec())
+    result = fts.check(db, target.fts_spec)
     evidence.json("fts check", result.as_dict())
     assert result.is_clean, result.explain()
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from releaseops import environment
+from releaseops.release import environment
 
 pytestmark = pytest.mark.order(20)
 

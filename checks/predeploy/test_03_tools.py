@@ -2,19 +2,20 @@
 
 import pytest
 
-from releaseops import commands, pgtools
+from releaseops import pg
+from releaseops.release import commands
 
 pytestmark = pytest.mark.order(30)
 
 
 @pytest.mark.item("pre.tools")
-@pytest.mark.parametrize("tool", pgtools.TOOLS)
+@pytest.mark.parametrize("tool", pg.TOOLS)
 def test_tool_available_and_new_enough(tool, target, db, evidence):
     """Verify tooling availability: pg_dump, pg_restore, psql."""
-    found = pgtools.find(tool, target.child_environ())
-    server = pgtools.server_major(db)
+    found = pg.find(tool, target.child_environ())
+    server = pg.server_major(db)
     evidence.json(tool, {**found.as_dict(), "server_major": server})
-    pgtools.require_at_least(found, server)
+    pg.require_at_least(found, server)
 
 
 @pytest.mark.item("cmd.canonical")

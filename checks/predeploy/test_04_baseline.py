@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from releaseops import lint, migrations, rollout
+from releaseops import migrations
+from releaseops.migrations import lint
+from releaseops.runbook.deployment import run_command
 
 pytestmark = pytest.mark.order(40)
 
@@ -17,7 +19,7 @@ PREFLIGHT = (
 @pytest.fixture(scope="module")
 def preflight_run(target):
     # The scripts default to the repository's migrations; the checks look at the target's.
-    proc = rollout.run_script(
+    proc = run_command(
         target,
         PREFLIGHT,
         extra_env={

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from releaseops import backup, manifest, rollout, runfolder
+from releaseops import backup
+from releaseops.backup import manifest
+from releaseops.gate import runfolder
+from releaseops.runbook.deployment import run_command
 
 pytestmark = pytest.mark.order(50)
 
@@ -22,7 +25,7 @@ def taken(target):
 @pytest.mark.destructive
 def test_backup_created(target, taken, evidence):
     """Create pre-deploy DB backup: python scripts/backup_postgres.py --db "$DATABASE_URL"."""
-    proc = rollout.run_script(target, BACKUP, extra_env={"BACKUP_DIR": str(target.backup_dir)})
+    proc = run_command(target, BACKUP, extra_env={"BACKUP_DIR": str(target.backup_dir)})
     evidence.text("backup_postgres.py output", proc.stdout + proc.stderr)
     assert proc.returncode == 0, (
         f"backup_postgres.py exited {proc.returncode}: {proc.stderr.strip()[-400:]}"

@@ -2,8 +2,9 @@
 
 import pytest
 
-from releaseops import backup, dburl, fts, pgtools, restore, rollout
-from releaseops.fts_spec import service_spec
+from releaseops import backup, dburl, fts, pg
+from releaseops.backup import restore
+from releaseops.runbook import custody, steps
 
 pytestmark = pytest.mark.order(420)
 
@@ -22,7 +23,7 @@ def test_libpq_url_converted(target, db, evidence):
         "urls", {"DATABASE_URL": dburl.mask(raw), "LIBPQ_DATABASE_URL": dburl.mask(libpq)}
     )
     assert libpq.startswith("postgresql://"), f"not a libpq URL: {dburl.mask(libpq)}"
-    assert pgtools.psql(db, "SELECT 1").strip() == "1", "psql could not query the target"
+    assert pg.psql(db, "SELECT 1").strip() == "1", "psql could not query the target"
 
 
 @pytest.mark.item("rb.select_dump", "nogo.rollback_candidate")
@@ -30,10 +31,12 @@ def test_restore_target_dump_selected_and_verified(target, db, embedded_target, 
     """3. Select restore target dump and verify file exists."""
     record = None
     if target.release_record is not None:
-        from releaseops import record as release_record
+        from releaseops.release import record as release_record
 
         record = release_record.load(target.release_record)
-    candidate = rollout.select_candidate(target, db, record, embedded_target)
+    candidate = custody.select_candidate(
+        target, db, record, embedded_target.deployed_at if embedded_target else None
+    )
     result = backup.verify(candidate.path)
     evidence.json("candidate", candidate.as_dict())
     evidence.json("verification", result.as_dict())
@@ -46,7 +49,7 @@ def test_restore_target_dump_selected_and_verified(target, db, embedded_target, 
 @pytest.mark.after("test_restore_target_dump_selected_and_verified")
 def test_database_restored(target, db, embedded_target, state, evidence):
     """4. Restore database (pg_restore --clean --if-exists --no-owner --no-privileges)."""
-    refusal = rollout.execution_refusal(target, destructive=True)
+    refusal = steps.execution_refusal(target, destructive=True)
     if refusal:
         pytest.skip(refusal)
     report = restore.restore(db, state["candidate"].path, confirm_db=db.dbname)
@@ -61,11 +64,11 @@ def test_database_restored(target, db, embedded_target, state, evidence):
 @pytest.mark.after("test_restore_target_dump_selected_and_verified")
 def test_migration_state_matches_dump(db, state, evidence):
     """5. Verify migration state after restore."""
-    listing = pgtools.psql(
+    listing = pg.psql(
         db, "SELECT version, applied_at FROM schema_migrations ORDER BY applied_at DESC LIMIT 20"
     )
     evidence.text("schema_migrations", listing)
-    difference = rollout.compare_with_dump(db, state["candidate"].path)
+    difference = custody.compare_with_dump(db, state["candidate"].path)
     assert not difference.migrations, difference.explain()
 
 
@@ -73,9 +76,9 @@ def test_migration_state_matches_dump(db, state, evidence):
 @pytest.mark.after("test_restore_target_dump_selected_and_verified")
 def test_fts_resynced(target, db, evidence):
     """6. Re-sync FTS metadata."""
-    refusal = rollout.execution_refusal(target)
+    refusal = steps.execution_refusal(target)
     if refusal is None:
-        evidence.json("sync", fts.sync(db, service_spec()).as_dict())
-    result = fts.check(db, service_spec())
+        evidence.json("sync", fts.sync(db, target.fts_spec).as_dict())
+    result = fts.check(db, target.fts_spec)
     evidence.json("fts check", result.as_dict())
     assert result.is_clean, result.explain()

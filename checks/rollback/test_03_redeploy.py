@@ -2,16 +2,17 @@
 
 import pytest
 
-from releaseops import http, rollout, smoke
+from releaseops.runbook import steps
+from releaseops.service import http, smoke
 
 pytestmark = pytest.mark.order(430)
 
 
 @pytest.mark.item("rb.smoke", "nogo.smoke")
-def test_smoke_passes_with_writes_still_blocked(target, embedded_target, api, api_url, evidence):
+def test_smoke_passes_with_writes_still_blocked(target, deployment, api, api_url, evidence):
     """7. Run smoke checks and keep DB_READ_ONLY=1 until verification passes."""
-    if rollout.execution_refusal(target) is None:
-        evidence.text("restart", rollout.redeploy_previous(target, embedded_target))
+    if steps.execution_refusal(target) is None:
+        evidence.text("restart", steps.redeploy_previous(deployment))
     response, convergence = http.wait_for_health(api_url, timeout=target.probe_timeout)
     evidence.json("convergence", convergence.as_dict())
     assert response is not None, f"the service is not healthy: {convergence.explain()}"
@@ -45,10 +46,10 @@ def test_writes_not_reopened_without_go_decision(target, embedded_target, api, a
         "DB_READ_ONLY is already 0 after the rollback: writes were re-opened without the "
         "explicit go decision"
     )
-    write = rollout.write_probe(api, api_url)
+    write = smoke.write_probe(api, api_url)
     evidence.json("write attempt", {"status": write.status_code, "body": write.text[:300]})
-    assert rollout.writes_blocked(write), (
-        f"writes are open again during verification: POST {rollout.QUESTIONS} -> "
+    assert smoke.writes_blocked(write), (
+        f"writes are open again during verification: POST {smoke.MANAGE} -> "
         f"{write.status_code} {write.text[:200]!r}; expected 503 READ_ONLY"
     )
     if embedded_target is not None and embedded_target.rolled_back_from is not None:

@@ -350,6 +350,12 @@ class RestartFailed(ReleaseOpsError):
         )
 
 
+class RunbookStepFailed(ReleaseOpsError):
+    """A runbook step's checklist command exited non-zero."""
+
+    exit_code = 7
+
+
 class ServiceFailedToStart(ReleaseOpsError):
     """The service process exited or did not answer while starting."""
 

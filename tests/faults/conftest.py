@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from releaseops import record
-from releaseops.embedded import EmbeddedTarget
+from releaseops.rehearsal.embedded import EmbeddedTarget
+from releaseops.release import record
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = "faults_template"

@@ -13,7 +13,7 @@ AFTER_MIGRATE = {FTS, RESTART, HEALTH}
 
 
 def test_deploy_is_green_once_the_release_is_deployed(staged):
-    staged.target.deploy()
+    staged.target.ensure_deployed()
     run = staged.run("deploy")
     assert run.decision == "GO", run.describe()
     assert run.returncode == 0
@@ -47,7 +47,7 @@ def test_failing_migration_with_execute_turns_migration_check_red(staged):
 
 
 def test_stale_fts_vectors_turn_fts_check_red(staged):
-    staged.target.deploy()
+    staged.target.ensure_deployed()
     # An update that bypasses the FTS trigger leaves search vectors out of date.
     staged.sql(
         "ALTER TABLE questions DISABLE TRIGGER USER;"
@@ -76,7 +76,7 @@ def test_failing_restart_command_turns_restart_check_red(staged):
 
 
 def test_mismatch_at_startup_turns_health_check_red(staged):
-    staged.target.deploy()
+    staged.target.ensure_deployed()
     staged.append_mismatch_event("0002_documents.sql")
     run = staged.run("deploy")
     assert run.failed == {HEALTH}, run.describe()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from releaseops.cluster import free_port
+from releaseops.rehearsal.cluster import free_port
 
 URLS = "drill.drill_urls_prepared"
 PREFLIGHT = "drill.preflight_tooling_checks"

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from releaseops import backup
-from releaseops.embedded import EmbeddedTarget
+from releaseops.rehearsal.embedded import EmbeddedTarget
+from releaseops.runbook.deployment import FREEZE_FLAGS
 from tests.faults.conftest import REPO, Staged
 
 TRIGGER = "postrollback.trigger_and_incident_time_recorded"
@@ -59,7 +60,7 @@ def staged(pg_cluster, rolled_back_template, tmp_path) -> Iterator[Staged]:
     )
     target.start(template=template)
     try:
-        target.freeze()
+        target.restart("freeze", FREEZE_FLAGS)
         target.rolled_back_from = dump
         target.record_rollback("rolled back", dump)
         yield Staged(target, tmp_path)

@@ -7,7 +7,8 @@ import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from releaseops import backup, commands, record
+from releaseops import backup
+from releaseops.release import commands, record
 
 BACKUP_CHAIN = {
     "predeploy.backup_verified",

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from releaseops import migrations
-from releaseops.rollout import FREEZE_FLAGS
+from releaseops.runbook.deployment import FREEZE_FLAGS
 
 FREEZE = "rollback.writes_blocked_and_risky_behaviour_frozen"
 LIBPQ = "rollback.libpq_url_converted"
@@ -220,7 +220,7 @@ def test_restart_after_the_restore_that_reopens_writes_turns_reopen_check_red(st
 
 def test_database_url_of_an_unsupported_scheme_turns_libpq_conversion_red(staged):
     staged.target.ensure_deployed()
-    staged.target.freeze()
+    staged.target.restart("freeze", FREEZE_FLAGS)
     password = staged.db.password
     staged.overrides["DATABASE_URL"] = f"mysql://exam:{password}@127.0.0.1:3306/exam"
     run = staged.run("rollback")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from releaseops.cluster import free_port
+from releaseops.rehearsal.cluster import free_port
 
 EXTERNAL = re.compile(
     r"<(?:script|link|img)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?!data:|#)[^\"'>\s]+"

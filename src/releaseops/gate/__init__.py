@@ -1,0 +1,1 @@
+"""The release gate: pytest plugin, recorder, gating, verdict, evidence, run folder."""

@@ -1,0 +1,358 @@
+"""The pytest plugin: options, markers, target and evidence fixtures, the recorder."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import requests
+
+from releaseops.dburl import DatabaseUrl
+from releaseops.errors import ConfigurationError, DockerUnavailable, ReleaseOpsError
+from releaseops.gate import gating, runfolder
+from releaseops.gate.evidence import Collector
+from releaseops.gate.recorder import EVIDENCE_KEY, Recorder
+from releaseops.pg.scratch import ScratchDatabase
+from releaseops.rehearsal.cluster import LocalCluster, make_cluster
+from releaseops.rehearsal.container import ContainerCluster
+from releaseops.release import target as ro_target
+from releaseops.release.target import Target
+
+if TYPE_CHECKING:
+    from releaseops.rehearsal.embedded import EmbeddedTarget
+    from releaseops.release.record import ReleaseRecord
+    from releaseops.runbook.deployment import Deployment
+
+# The heavier modules (embedded target, record, logs, HTTP) are imported inside the fixtures
+# that need them: `pytest tests` loads this plugin too and should not pay for them.
+
+RECORDER_KEY = pytest.StashKey[Recorder]()
+HELP_TARGET = (
+    "where the checks point: 'env' (DATABASE_URL and friends) or 'embedded' (a "
+    "throwaway cluster plus the reference service); default: env when DATABASE_URL "
+    "is set, else embedded"
+)
+HELP_PG_PROVIDER = (
+    "where the throwaway PostgreSQL comes from: 'local' binaries (default), "
+    "'container' (testcontainers; needs a Docker engine) or 'auto'"
+)
+HELP_REPORTS_DIR = "folder that receives one evidence folder per run (default: reports)"
+OPTIONS = {
+    "--database-url": "target database (SQLAlchemy or libpq URL); env DATABASE_URL",
+    "--api-base-url": "base URL of the deployed service; env API_BASE_URL",
+    "--api-log-source": "service log: file:PATH or cmd:COMMAND; env API_LOG_SOURCE",
+    "--backup-dir": "where backups are written and looked for; env BACKUP_DIR (default backups/)",
+    "--release-record": "release record (TOML) with owners, rollout plan, waivers; env "
+    "RELEASE_RECORD",
+    "--drill-database-url": "scratch database for the restore drill; env DRILL_DATABASE_URL",
+    "--postgres-admin-url": "URL used to drop/create the drill database; env POSTGRES_ADMIN_URL",
+    "--migrations-dir": "migration files (default migrations/postgres); env MIGRATIONS_DIR",
+    "--fts-spec": "the service's FTS declaration as module:attribute; env FTS_SPEC (default "
+    "[tool.releaseops] fts_spec in pyproject.toml)",
+}
+MARKERS = {
+    "item(*ids)": "the checklist item(s) this check verifies (ids in releaseops.checklist)",
+    "after(*names)": "prerequisite checks (test_x in the same file, test_NN_file.py::test_x in "
+    "the same phase folder); skipped as 'blocked by' when one did not pass",
+    "warns": "a failure of this check warns and does not make the verdict NO-GO",
+    "destructive": "this check changes the target database (restore, drop, migrate)",
+}
+# pytest-html's environment table shows only these keys: CI variables leak into it otherwise.
+METADATA_ALLOW = ("Python", "Platform", "Packages", "Plugins", "releaseops run", "target")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the releaseops option group and ini keys."""
+    group = parser.getgroup("releaseops", "releaseops release checks")
+    group.addoption("--target", choices=("embedded", "env"), default=None, help=HELP_TARGET)
+    for flag, text in OPTIONS.items():
+        group.addoption(flag, default=None, metavar="VALUE", help=text)
+    group.addoption(
+        "--execute",
+        action="store_true",
+        default=False,
+        help="allow deploy/rollback steps to change an env target",
+    )
+    group.addoption(
+        "--confirm-db",
+        default=None,
+        metavar="NAME",
+        help="name of the env target database that destructive steps may change",
+    )
+    group.addoption(
+        "--probe-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long post-deploy probes retry before failing (default 60)",
+    )
+    group.addoption(
+        "--pg-provider", choices=("local", "container", "auto"), default=None, help=HELP_PG_PROVIDER
+    )
+    group.addoption("--reports-dir", default=None, metavar="DIR", help=HELP_REPORTS_DIR)
+    parser.addini("releaseops_pg_provider", default="local", help=HELP_PG_PROVIDER)
+    parser.addini("releaseops_reports_dir", default="reports", help=HELP_REPORTS_DIR)
+
+
+def _is_checks_run(config: pytest.Config) -> bool:
+    return any("checks" in Path(str(arg).split("::")[0]).resolve().parts for arg in config.args)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Register markers; for a checks run, create the run folder and point reports at it."""
+    for marker, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {text}")
+    if not _is_checks_run(config) or getattr(config, "workerinput", None) is not None:
+        return
+    reports = Path(config.getoption("reports_dir") or config.getini("releaseops_reports_dir"))
+    if not reports.is_absolute():
+        reports = config.rootpath / reports
+    label = "-".join(Path(str(a).split("::")[0]).name for a in config.args) or "checks"
+    run_id = runfolder.new_run_id(label)
+    folder = runfolder.create(reports, run_id)
+    if not getattr(config.option, "htmlpath", None):
+        config.option.htmlpath = str(folder / "report.html")
+    config.option.self_contained_html = True
+    # An order that cannot be honoured is an error for a gate, not pytest-order's warning.
+    config.option.fail_all_on_failed_ordering = True
+    if not getattr(config.option, "xmlpath", None):
+        config.option.xmlpath = str(folder / "junit.xml")
+    recorder = Recorder(config, folder, run_id)
+    config.stash[RECORDER_KEY] = recorder
+    config.pluginmanager.register(recorder, "releaseops-recorder")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Keep a copy of a user-chosen --html report in the run folder too."""
+    recorder = config.stash.get(RECORDER_KEY, None)
+    html = getattr(config.option, "htmlpath", None)
+    if recorder is None or not html:
+        return
+    path = Path(html)
+    if path.exists() and path.parent.resolve() != recorder.folder.resolve():
+        shutil.copy2(path, recorder.folder / "report.html")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_metadata(metadata: dict[str, Any], config: pytest.Config) -> None:
+    """Keep only allow-listed keys in pytest-html's environment table."""
+    for key in [k for k in metadata if k not in METADATA_ALLOW]:
+        del metadata[key]
+    recorder = config.stash.get(RECORDER_KEY, None)
+    if recorder is not None:
+        metadata["releaseops run"] = recorder.run_id
+
+
+# --- cluster fixtures (our own tests use these too) ------------------------------------------
+
+
+def _provider(config: pytest.Config) -> Any:
+    return config.getoption("pg_provider") or config.getini("releaseops_pg_provider")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster | ContainerCluster]:
+    """A throwaway PostgreSQL cluster for the whole session, always torn down."""
+    cluster = make_cluster(_provider(request.config))
+    try:
+        cluster.start()
+    except DockerUnavailable as exc:
+        pytest.skip(f"not verified: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def fresh_db(pg_cluster: LocalCluster | ContainerCluster) -> Iterator[DatabaseUrl]:
+    """A new empty database on the session cluster, dropped after the test."""
+    with ScratchDatabase(pg_cluster.url) as url:
+        yield url
+
+
+# --- target fixtures (the checks) -------------------------------------------------------------
+
+
+def _options(config: pytest.Config) -> dict[str, Any]:
+    names = [flag[2:].replace("-", "_") for flag in OPTIONS]
+    names += ["target", "execute", "confirm_db", "probe_timeout"]
+    return {name: config.getoption(name) for name in names}
+
+
+@pytest.fixture(scope="session")
+def embedded_target(request: pytest.FixtureRequest) -> Iterator[EmbeddedTarget | None]:
+    """The embedded target when the run points at it (else None); torn down at the end."""
+    options = _options(request.config)
+    resolved = ro_target.resolve(options, repo_root=request.config.rootpath)
+    if resolved.kind != "embedded":
+        yield None
+        return
+    recorder = request.config.stash.get(RECORDER_KEY, None)
+    workdir = (
+        recorder.folder
+        if recorder
+        else request.config.rootpath / "reports" / runfolder.new_run_id("embedded")
+    ) / "embedded"
+    from releaseops.rehearsal.embedded import EmbeddedTarget
+
+    embedded = EmbeddedTarget(request.config.rootpath, workdir, provider=_provider(request.config))
+    try:
+        try:
+            embedded.start()
+        except DockerUnavailable as exc:
+            pytest.skip(f"not verified: {exc}")
+        if recorder is not None:
+            recorder.redactor.add(embedded.token, embedded.secret_key)
+            if embedded.db and embedded.db.password:
+                recorder.redactor.add(embedded.db.password)
+        yield embedded
+    finally:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest, embedded_target: EmbeddedTarget | None) -> Target:
+    """Where the checks point, resolved once."""
+    options = _options(request.config)
+    environ = embedded_target.environ() if embedded_target is not None else None
+    kind: ro_target.Kind = "embedded" if embedded_target is not None else "env"
+    resolved = ro_target.resolve(options, environ, repo_root=request.config.rootpath, kind=kind)
+    recorder = request.config.stash.get(RECORDER_KEY, None)
+    if recorder is not None:
+        recorder.redactor.add(*resolved.secrets())
+        recorder.meta["target"] = resolved.describe()
+        recorder.waivers = _waivers(resolved)
+    return resolved
+
+
+def _waivers(resolved: Target) -> dict[str, dict[str, Any]]:
+    from releaseops.release import record
+
+    if resolved.release_record is None:
+        return {}
+    try:
+        loaded = record.load(resolved.release_record)
+    except ReleaseOpsError:
+        return {}
+    active = record.active_waivers(loaded, datetime.now(UTC))
+    return {
+        check: {
+            "justification": w.justification,
+            "approved_by": w.approved_by,
+            "expires": w.expires.isoformat(),
+        }
+        for check, w in active.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def deployment(target: Target, embedded_target: EmbeddedTarget | None) -> Deployment:
+    """How the runbook restarts the service: RESTART_COMMAND, or the embedded rehearsal."""
+    from releaseops.runbook.deployment import CommandDeployment
+
+    return embedded_target if embedded_target is not None else CommandDeployment(target)
+
+
+@pytest.fixture(scope="session")
+def db(target: Target) -> DatabaseUrl:
+    """The target database."""
+    return target.database_url
+
+
+@pytest.fixture
+def release_record(target: Target) -> ReleaseRecord:
+    """The release record, read afresh for each check (a rollback updates it as it goes)."""
+    from releaseops.release import record
+
+    if target.release_record is None:
+        raise ConfigurationError(
+            "no release record: set RELEASE_RECORD or pass --release-record "
+            "(see fixtures/release_record.example.toml)"
+        )
+    return record.load(target.release_record)
+
+
+@pytest.fixture(scope="session")
+def api_url(target: Target) -> str:
+    """The service's base URL; the check is not verified when none is configured."""
+    if not target.api_base_url:
+        pytest.skip("not verified: no API_BASE_URL / --api-base-url configured")
+    return target.api_base_url
+
+
+@pytest.fixture
+def api(target: Target, api_url: str) -> Iterator[requests.Session]:
+    """A requests session carrying the bearer token and a default timeout."""
+    from releaseops.service import http as ro_http
+
+    with ro_http.session(target.api_token) as session:
+        yield session
+
+
+@pytest.fixture
+def api_logs(target: Target) -> Callable[[], list[str]]:
+    """Read the service log (API_LOG_SOURCE) as lines, on demand."""
+    from releaseops.service import logcheck
+
+    source = target.api_log_source
+    if not source:
+        pytest.skip("not verified: no API_LOG_SOURCE / --api-log-source configured")
+    return lambda: logcheck.read_source(source, cwd=target.repo_root)
+
+
+@pytest.fixture
+def run_folder(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """The evidence folder of this run (a temporary folder outside a checks run)."""
+    recorder = request.config.stash.get(RECORDER_KEY, None)
+    return recorder.folder if recorder is not None else tmp_path
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Collector:
+    """Attach what this check saw to its report row and to evidence.json."""
+    recorder = request.config.stash.get(RECORDER_KEY, None)
+    records = request.node.stash.setdefault(EVIDENCE_KEY, [])
+    return Collector(records, recorder.redactor if recorder else None)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One report row per known retrieval query (RETRIEVAL_QUERIES, fixtures/queries.toml)."""
+    if "known_query" not in metafunc.fixturenames:
+        return
+    import os
+
+    from releaseops.service import smoke
+
+    raw = os.environ.get("RETRIEVAL_QUERIES") or "fixtures/queries.toml"
+    path = Path(raw) if Path(raw).is_absolute() else metafunc.config.rootpath / raw
+    queries = smoke.load_queries(path)
+    metafunc.parametrize("known_query", queries, ids=[q.q for q in queries])
+
+
+# What each phase expects to find when it runs alone on the embedded target.
+PHASE_PREPARATION = {
+    "deploy": "ensure_backup",
+    "postdeploy": "ensure_deployed",
+    "rollback": "ensure_deployed",
+    "postrollback": "ensure_rolled_back",
+}
+
+
+@pytest.fixture(autouse=True)
+def _phase_ready(request: pytest.FixtureRequest) -> None:
+    """Bring the embedded target to the state the check's phase expects (once per phase)."""
+    item = request.node
+    if not isinstance(item, pytest.Item) or not gating.is_check(item):
+        return
+    prepare = PHASE_PREPARATION.get(item.path.parent.name)
+    if prepare is None:
+        return
+    embedded = request.getfixturevalue("embedded_target")
+    if embedded is not None:
+        getattr(embedded, prepare)()

@@ -1,0 +1,1 @@
+"""The embedded target: throwaway cluster, container, service process, staging."""

@@ -1,0 +1,277 @@
+"""A throwaway PostgreSQL cluster from local binaries, and the choice of cluster kind."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import psycopg
+
+from releaseops import pg
+from releaseops.dburl import DatabaseUrl
+from releaseops.errors import ClusterError, ToolNotFound
+
+if TYPE_CHECKING:
+    from releaseops.rehearsal.container import ContainerCluster
+
+log = logging.getLogger(__name__)
+
+Provider = Literal["local", "container", "auto"]
+SUPERUSER = "releaseops"
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+# Speed over durability: the cluster lives for one test session and is then deleted.
+FAST_SETTINGS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "200",
+    "shared_buffers": "128MB",
+    "max_wal_size": "1GB",
+    "log_min_messages": "warning",
+}
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free on `host` a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class Cluster(Protocol):
+    """What the plugin needs of any throwaway cluster."""
+
+    url: DatabaseUrl
+
+    def start(self) -> Cluster:
+        """Create and start; return self once it accepts connections."""
+
+    def stop(self) -> None:
+        """Stop and delete everything; safe to call twice."""
+
+
+def _die_with_parent() -> None:
+    # Runs in the child after the uid switch: if the test process is killed outright, the
+    # postmaster gets SIGQUIT instead of living on as an orphan.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGQUIT)
+
+
+def _os_user() -> pwd.struct_passwd | None:
+    """The non-root user to run the server as, or None when we are not root."""
+    if os.geteuid() != 0:
+        return None
+    name = os.environ.get("RELEASEOPS_PG_OS_USER", "postgres")
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        raise ClusterError(
+            f"running as root, and PostgreSQL refuses to run as root; no OS user {name!r} exists. "
+            f"Create one (useradd --system {name}) or set RELEASEOPS_PG_OS_USER to a non-root user."
+        ) from None
+
+
+class LocalCluster:
+    """A private cluster from local binaries, in a temporary directory, on 127.0.0.1."""
+
+    def __init__(self, *, port: int | None = None, bindir: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.bindir = bindir
+        self.password = secrets.token_urlsafe(24)
+        self.workdir: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = DatabaseUrl(
+            dbname="postgres",
+            host="127.0.0.1",
+            port=self.port,
+            user=SUPERUSER,
+            password=self.password,
+        )
+
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's pid while it runs."""
+        return self.process.pid if self.process else None
+
+    @property
+    def log_path(self) -> Path | None:
+        """The server log, for failure messages."""
+        return self.workdir / "postgres.log" if self.workdir else None
+
+    def _binary(self, name: str) -> str:
+        if self.bindir is not None:
+            return str(self.bindir / name)
+        try:
+            return str(pg.locate(name))
+        except ToolNotFound as exc:
+            raise ClusterError(
+                f"the embedded target needs the PostgreSQL server binaries ({name}): {exc}"
+            ) from exc
+
+    def _spawn_kwargs(self) -> dict[str, object]:
+        user = _os_user()
+        kwargs: dict[str, object] = {"preexec_fn": _die_with_parent}
+        if user is not None:
+            kwargs.update(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+        return kwargs
+
+    def _prepare_workdir(self) -> Path:
+        workdir = Path(tempfile.mkdtemp(prefix="releaseops-pg-"))
+        self.workdir = workdir
+        (workdir / "sock").mkdir()
+        user = _os_user()
+        if user is not None:
+            for path in (workdir, workdir / "sock"):
+                os.chown(path, user.pw_uid, user.pw_gid)
+        return workdir
+
+    def _initdb(self, workdir: Path) -> None:
+        pwfile = workdir / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        pwfile.chmod(0o600)
+        user = _os_user()
+        if user is not None:
+            os.chown(pwfile, user.pw_uid, user.pw_gid)
+        argv = [
+            self._binary("initdb"),
+            "-D",
+            str(workdir / "data"),
+            "-U",
+            SUPERUSER,
+            "--auth=scram-sha-256",
+            f"--pwfile={pwfile}",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ]
+        try:
+            proc = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=workdir,
+                check=False,
+                **self._spawn_kwargs(),
+            )  # type: ignore[call-overload]
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if proc.returncode != 0:
+            raise ClusterError(f"initdb failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
+
+    def start(self) -> LocalCluster:
+        """initdb, start the postmaster, wait until it accepts a password login."""
+        workdir = self._prepare_workdir()
+        try:
+            self._initdb(workdir)
+            argv = [
+                self._binary("postgres"),
+                "-D",
+                str(workdir / "data"),
+                "-p",
+                str(self.port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={workdir / 'sock'}",
+            ]
+            for key, value in FAST_SETTINGS.items():
+                argv += ["-c", f"{key}={value}"]
+            log_file = (workdir / "postgres.log").open("wb")
+            with log_file:
+                self.process = subprocess.Popen(  # type: ignore[call-overload]
+                    argv,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    cwd=workdir,
+                    start_new_session=True,
+                    **self._spawn_kwargs(),
+                )
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        log.info("embedded PostgreSQL started on port %s (pid %s)", self.port, self.pid)
+        return self
+
+    def _wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise ClusterError(
+                    f"postgres exited with {self.process.returncode}: {self._log_tail()}"
+                )
+            try:
+                with psycopg.connect(self.url.conninfo(), connect_timeout=2):
+                    return
+            except psycopg.OperationalError as exc:
+                if time.monotonic() > deadline:
+                    raise ClusterError(
+                        f"postgres did not accept connections within {timeout} s: "
+                        f"{exc}; log: {self._log_tail()}"
+                    ) from None
+            time.sleep(0.1)
+
+    def _log_tail(self) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return "(no log)"
+        return self.log_path.read_text(errors="replace")[-1200:].strip()
+
+    def stop(self) -> None:
+        """Fast shutdown, escalating to SIGQUIT then SIGKILL; then delete the directory."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            for sig, wait in (
+                (signal.SIGINT, STOP_TIMEOUT),
+                (signal.SIGQUIT, 5.0),
+                (signal.SIGKILL, 5.0),
+            ):
+                with contextlib.suppress(ProcessLookupError):
+                    process.send_signal(sig)
+                try:
+                    process.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    log.warning("postgres pid %s ignored %s; escalating", process.pid, sig.name)
+        workdir, self.workdir = self.workdir, None
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+            if workdir.exists():
+                log.warning("could not remove %s", workdir)
+
+    def __enter__(self) -> LocalCluster:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def make_cluster(provider: Provider = "local") -> LocalCluster | ContainerCluster:
+    """Pick the cluster kind: `auto` means a container where Docker answers, else local binaries."""
+    from releaseops.rehearsal.container import ContainerCluster, docker_available
+
+    if provider == "container" or (provider == "auto" and docker_available()):
+        return ContainerCluster()
+    return LocalCluster()

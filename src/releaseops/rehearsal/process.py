@@ -1,0 +1,121 @@
+"""Run the reference service under gunicorn as a child process, with its JSON log in a file."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import requests
+
+from releaseops.errors import ServiceFailedToStart
+from releaseops.rehearsal.cluster import free_port
+
+log = logging.getLogger(__name__)
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+
+
+class ServiceProcess:
+    """`python -m exambank.serve` on 127.0.0.1:<free port>; stdout and stderr go to `log_path`."""
+
+    def __init__(
+        self,
+        environ: Mapping[str, str],
+        log_path: Path,
+        *,
+        workers: int = 2,
+        port: int | None = None,
+    ) -> None:
+        self.environ = dict(environ)
+        self.log_path = log_path
+        self.workers = workers
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        """http://127.0.0.1:<port>."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The gunicorn master's pid while it runs."""
+        return self.process.pid if self.process else None
+
+    def start(self, *, wait: bool = True, timeout: float = START_TIMEOUT) -> ServiceProcess:
+        """Start and, unless `wait` is false, wait for GET /health to answer."""
+        argv = [
+            sys.executable,
+            "-m",
+            "exambank.serve",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+        ]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as sink:
+            self.process = subprocess.Popen(
+                argv,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.environ,
+                start_new_session=True,
+            )
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
+        """Poll /health until it answers (any status) or the process exits."""
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.process is not None
+            code = self.process.poll()
+            if code is not None:
+                self.process = None
+                raise ServiceFailedToStart.exited(code, self.log_tail())
+            try:
+                requests.get(f"{self.base_url}/health", timeout=2)
+                return
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise ServiceFailedToStart.timed_out(timeout, self.log_tail()) from None
+            time.sleep(0.1)
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The last lines of the service log."""
+        if not self.log_path.exists():
+            return "(no log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> int | None:
+        """SIGINT (gunicorn quick shutdown), then SIGKILL after a timeout; returns the exit code."""
+        process, self.process = self.process, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGINT)  # gunicorn: quick shutdown
+            try:
+                process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                log.warning("service pid %s ignored SIGINT; killing", process.pid)
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                process.wait(timeout=STOP_TIMEOUT)
+        return process.returncode
+
+    def restart(self, **overrides: str) -> ServiceProcess:
+        """Stop, apply environment overrides (flags), start again on the same port."""
+        self.stop()
+        self.environ.update(overrides)
+        return self.start()

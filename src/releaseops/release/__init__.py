@@ -1,0 +1,1 @@
+"""The release: its record, the target, the environment and the preflight."""

@@ -1,0 +1,1 @@
+"""The deployed service: HTTP client, smoke paths and its request logs."""
