@@ -13,12 +13,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the exam-bank service; `config` overrides every other source."""
     # Imported here so that `import exambank.search_spec` (init_fts.py) stays cheap.
     from exambank import (
+        about,
         classify,
+        converters,
         db,
         documents,
         errors,
         health,
         manage,
+        openapi,
         questions,
         read_only,
         request_log,
@@ -33,10 +36,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     request_log.configure_logging(app.config["LOG_LEVEL"])
     startup.check(app.config)  # raises StartupRefused before anything is served
+    about.init_app(app)
+    converters.init_app(app)
     db.init_app(app)
     errors.init_app(app)
     request_log.init_app(app)
     read_only.init_app(app)
-    for bp in (health.bp, questions.bp, documents.bp, retrieval.bp, classify.bp, manage.bp):
+    blueprints = (health.bp, questions.bp, documents.bp, retrieval.bp, classify.bp, manage.bp)
+    for bp in (*blueprints, openapi.bp):
         app.register_blueprint(bp)
     return app

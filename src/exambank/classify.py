@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from exambank import auth, store
 from exambank.db import get_db
 from exambank.errors import ApiError, validation_error
-from exambank.questions import json_body
+from exambank.payload import json_body
 
 bp = Blueprint("classify", __name__, url_prefix="/api/ai")
 bp.before_request(auth.require_token)
@@ -126,7 +126,7 @@ def classify() -> ResponseReturnValue:
     )
 
 
-@bp.get("/classify/<int:question_id>/preview")
+@bp.get("/classify/<id:question_id>/preview")
 def preview(question_id: int) -> ResponseReturnValue:
     """What classifying would do under the current AI_AUTO_APPLY, without writing anything.
 

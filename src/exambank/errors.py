@@ -74,7 +74,12 @@ def _database_error(exc: Exception) -> Response:
     if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
         return error_response(503, "READ_ONLY", "the database session is read-only")
     log.error(
-        "database unavailable", extra={"event": "database_error", "error": type(exc).__name__}
+        "database unavailable",
+        extra={
+            "event": "database_error",
+            "error": type(exc).__name__,
+            "request_id": request_log.request_id(),
+        },
     )
     return error_response(503, "DB_UNAVAILABLE", "the database is unavailable; retry later")
 
@@ -82,7 +87,12 @@ def _database_error(exc: Exception) -> Response:
 def _unhandled(exc: Exception) -> Response:
     # The traceback goes to the JSON log only, never into the response.
     log.exception(
-        "unhandled exception", extra={"event": "unhandled_exception", "path": request.path}
+        "unhandled exception",
+        extra={
+            "event": "unhandled_exception",
+            "path": request.path,
+            "request_id": request_log.request_id(),
+        },
     )
     return error_response(500, "INTERNAL_ERROR", "internal error; see the service log")
 

@@ -1,4 +1,8 @@
-"""GET /health: database reachability, migration state and the operational flags."""
+"""GET /health: what this process is and what it can do, read from the process itself.
+
+Instance, code version and configuration (about.py), database reachability plus a write probe
+through the service's own session, the migration state, the operational flags.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from psycopg_pool import PoolTimeout
 
-from exambank import db, settings
+from exambank import about, db, settings
 from exambank.errors import error_response
 from releaseops import migrations
 from releaseops.errors import ReleaseOpsError
@@ -19,20 +23,36 @@ bp = Blueprint("health", __name__)
 log = logging.getLogger("exambank.health")
 
 
+def write_probe(conn: psycopg.Connection[Any]) -> str:
+    """Try a harmless write in a savepoint that is always rolled back.
+
+    "refused" when PostgreSQL refuses it (a read-only session), "accepted" when it went
+    through (and was rolled back), "error: <class>" otherwise. A lost connection propagates.
+    """
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute("CREATE TEMP TABLE exambank_write_probe (probe int)")
+    except psycopg.errors.ReadOnlySqlTransaction:
+        return "refused"
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error as exc:
+        return f"error: {type(exc).__name__}"
+    return "accepted"
+
+
 def _database() -> dict[str, Any]:
-    row = (
-        db.get_db()
-        .execute(
-            "SELECT current_setting('server_version') AS server_version, "
-            "current_setting('transaction_read_only') = 'on' AS read_only"
-        )
-        .fetchone()
-    )
+    conn = db.get_db()
+    row = conn.execute(
+        "SELECT current_setting('server_version') AS server_version, "
+        "current_setting('transaction_read_only') = 'on' AS read_only"
+    ).fetchone()
     assert row is not None
     return {
         "reachable": True,
         "server_version": row["server_version"],
         "read_only": row["read_only"],
+        "write_probe": write_probe(conn),
     }
 
 
@@ -56,7 +76,7 @@ def _migrations() -> dict[str, Any]:
 @bp.get("/health")
 def health() -> ResponseReturnValue:
     """200 with the service's state; 503 when the database does not answer."""
-    flags = settings.flags(current_app.config)
+    process = {**about.report(current_app), "flags": settings.flags(current_app.config)}
     try:
         database = _database()
     except (psycopg.OperationalError, PoolTimeout) as exc:
@@ -70,8 +90,6 @@ def health() -> ResponseReturnValue:
             "the database is unreachable",
             status="unavailable",
             database={"reachable": False},
-            flags=flags,
+            **process,
         )
-    return jsonify(
-        {"status": "ok", "database": database, "migrations": _migrations(), "flags": flags}
-    )
+    return jsonify({"status": "ok", "database": database, "migrations": _migrations(), **process})

@@ -9,30 +9,12 @@ from flask.typing import ResponseReturnValue
 
 from exambank import auth, store, validation
 from exambank.errors import ApiError, validation_error
+from exambank.payload import int_arg, json_body
 
 bp = Blueprint("questions", __name__, url_prefix="/api/manage")
 bp.before_request(auth.require_token)
 
 MAX_PER_PAGE = 100
-
-
-def json_body() -> Any:
-    """The request's JSON body, or 400 INVALID_JSON."""
-    if not request.is_json:
-        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "INVALID_JSON", "the body is not valid UTF-8 JSON")
-    return data
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise validation_error({name: f"must be an integer from {low} to {high}"})
-    return int(raw)
 
 
 def _not_found(question_id: int) -> ApiError:
@@ -51,8 +33,8 @@ def _validated(*, partial: bool, question_id: int | None = None) -> dict[str, An
 @bp.get("/questions")
 def list_questions() -> ResponseReturnValue:
     """A page of questions: ?page=1&per_page=20&subject=..."""
-    page = _int_arg("page", 1, 1, 1_000_000)
-    per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+    page = int_arg("page", 1, 1, 1_000_000)
+    per_page = int_arg("per_page", 20, 1, MAX_PER_PAGE)
     subject = request.args.get("subject") or None
     if subject is not None and ("\x00" in subject or len(subject) > 100):
         raise validation_error({"subject": "must be at most 100 characters, no NUL"})
@@ -67,7 +49,7 @@ def create_question() -> ResponseReturnValue:
     return jsonify(store.create(_validated(partial=False))), 201
 
 
-@bp.get("/questions/<int:question_id>")
+@bp.get("/questions/<id:question_id>")
 def get_question(question_id: int) -> ResponseReturnValue:
     """One question or 404."""
     row = store.get(question_id)
@@ -76,7 +58,7 @@ def get_question(question_id: int) -> ResponseReturnValue:
     return jsonify(row)
 
 
-@bp.route("/questions/<int:question_id>", methods=["PUT", "PATCH"])
+@bp.route("/questions/<id:question_id>", methods=["PUT", "PATCH"])
 def update_question(question_id: int) -> ResponseReturnValue:
     """PUT replaces the required fields, PATCH changes only what it sends."""
     if store.get(question_id) is None:
@@ -90,7 +72,7 @@ def update_question(question_id: int) -> ResponseReturnValue:
     return jsonify(row)
 
 
-@bp.delete("/questions/<int:question_id>")
+@bp.delete("/questions/<id:question_id>")
 def delete_question(question_id: int) -> ResponseReturnValue:
     """Delete; 204, or 404 when absent."""
     if not store.delete(question_id):

@@ -26,6 +26,8 @@ _ROUTE_KEY = "exambank.route"
 _ERROR_KEY = "exambank.error_code"
 _ID_KEY = "exambank.request_id"
 _MARK = "_exambank_json"
+# 5xx answers the service gives on purpose (the write freeze): logged as WARNING, not ERROR.
+EXPECTED_REFUSALS = frozenset({"READ_ONLY"})
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -105,19 +107,30 @@ class RequestLogMiddleware:
             _write_line(environ, seen.get("status", 500), started)
 
 
+def _path(environ: dict[str, Any]) -> str:
+    """PATH_INFO as text: WSGI hands it over as latin-1, the client sent UTF-8."""
+    raw = str(environ.get("PATH_INFO", ""))
+    try:
+        return raw.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # already text (a test environ)
+        return raw
+
+
 def _write_line(environ: dict[str, Any], status: int, started: float) -> None:
     code = environ.get(_ERROR_KEY)
     if code is None and status >= 400:
         code = f"HTTP_{status}"
     level = logging.ERROR if status >= 500 else logging.INFO
+    if code in EXPECTED_REFUSALS:
+        level = logging.WARNING
     log.log(
         level,
         "request",
         extra={
             "request_id": environ.get(_ID_KEY),
             "method": environ.get("REQUEST_METHOD"),
-            "path": environ.get("PATH_INFO", ""),
-            "route": environ.get(_ROUTE_KEY) or environ.get("PATH_INFO", ""),
+            "path": _path(environ),
+            "route": environ.get(_ROUTE_KEY) or _path(environ),
             "status": status,
             "latency": round((time.perf_counter() - started) * 1000, 3),
             "error_code": code if status >= 400 else None,

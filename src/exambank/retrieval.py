@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from exambank.db import get_db
 from exambank.errors import ApiError, validation_error
+from exambank.payload import int_arg
 
 bp = Blueprint("retrieval", __name__, url_prefix="/api/retrieval")
 
@@ -67,15 +68,6 @@ def _query_text() -> str:
     return q.strip()
 
 
-def _k() -> int:
-    raw = request.args.get("k")
-    if raw is None:
-        return DEFAULT_K
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_K:
-        raise validation_error({"k": f"must be an integer from 1 to {MAX_K}"})
-    return int(raw)
-
-
 def search(q: str, k: int, mode: str) -> list[dict[str, Any]]:
     """Ranked candidates; 503 FTS_NOT_READY when init_fts.py --sync has not run."""
     params = {"q": q, "k": k, "snip": SNIPPET_CHARS, "w": HYBRID_FTS_WEIGHT}
@@ -97,6 +89,6 @@ def search(q: str, k: int, mode: str) -> list[dict[str, Any]]:
 @bp.get("/search")
 def search_view() -> ResponseReturnValue:
     """?q=text&k=10 -> {"mode", "query", "k", "results": [...]}."""
-    q, k = _query_text(), _k()
+    q, k = _query_text(), int_arg("k", DEFAULT_K, 1, MAX_K)
     mode = current_app.config["RETRIEVAL_MODE"]
     return jsonify({"mode": mode, "query": q, "k": k, "results": search(q, k, mode)})

@@ -1,7 +1,11 @@
 """Serve the exam bank with gunicorn, every line on stdout/stderr a JSON object.
 
 The app is built once in the master (preload), so the startup migration guard runs before any
-worker forks and a refusal exits the process non-zero at once.
+worker forks and a refusal exits the process non-zero at once (3; 2 for a configuration error).
+
+--app MODULE:CALLABLE serves another app factory the same way (JSON logging, preload): the
+callable is imported and called without arguments and must return a WSGI app, for instance a
+wrapper around exambank.create_app. The default is exambank:create_app.
 
 Example:  python -m exambank.serve --bind 127.0.0.1:8000 --workers 2
 """
@@ -9,21 +13,23 @@ Example:  python -m exambank.serve --bind 127.0.0.1:8000 --workers 2
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from exambank import create_app, request_log
+from exambank import request_log
 from exambank.errors import StartupRefused
 from releaseops.errors import ConfigurationError
 
 log = logging.getLogger("exambank.serve")
 EXIT_CONFIG = 2
 EXIT_REFUSED = 3
+DEFAULT_APP = "exambank:create_app"
 
 
 def _server_event(record: logging.LogRecord) -> bool:
@@ -49,7 +55,7 @@ class JsonLogger(Logger):  # type: ignore[misc]
 class Server(BaseApplication):  # type: ignore[misc]
     """gunicorn running an app object that already exists."""
 
-    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+    def __init__(self, app: Any, options: dict[str, Any]) -> None:
         self.application = app
         self.options = options
         super().__init__()
@@ -60,17 +66,14 @@ class Server(BaseApplication):  # type: ignore[misc]
             if key in self.cfg.settings:  # settings newer than the installed gunicorn are skipped
                 self.cfg.set(key, value)
 
-    def load(self) -> Flask:
+    def load(self) -> Any:
         """The app built by main()."""
         return self.application
 
 
-def options(bind: str, workers: int, timeout: int) -> dict[str, Any]:
-    """The gunicorn settings the service always runs with."""
+def common_options() -> dict[str, Any]:
+    """The gunicorn settings every way of serving the service shares (gunicorn.conf.py too)."""
     return {
-        "bind": bind,
-        "workers": workers,
-        "timeout": timeout,
         "graceful_timeout": 10,
         "preload_app": True,
         "accesslog": None,
@@ -84,16 +87,47 @@ def options(bind: str, workers: int, timeout: int) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse flags, build the app (startup guard included), run gunicorn."""
-    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+def options(bind: str, workers: int, timeout: int) -> dict[str, Any]:
+    """The gunicorn settings the service always runs with."""
+    return {"bind": bind, "workers": workers, "timeout": timeout, **common_options()}
+
+
+def load_factory(spec: str) -> Callable[[], Any]:
+    """The callable named by MODULE:CALLABLE; ConfigurationError when it cannot be found."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigurationError(f"--app {spec!r} is not MODULE:CALLABLE, e.g. {DEFAULT_APP}")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"--app {spec!r}: {exc}") from None
+    if not callable(factory):
+        raise ConfigurationError(f"--app {spec!r} is not callable")
+    return factory  # type: ignore[no-any-return]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--bind", default="127.0.0.1:8000", help="host:port (default 127.0.0.1:8000)")
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--timeout", type=int, default=30, help="worker timeout in seconds")
-    args = p.parse_args(argv)
+    p.add_argument(
+        "--app",
+        default=DEFAULT_APP,
+        metavar="MODULE:CALLABLE",
+        help=f"the app factory to serve (default {DEFAULT_APP})",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse flags, build the app (startup guard included), run gunicorn."""
+    args = _parser().parse_args(argv)
     request_log.configure_logging()
     try:
-        app = create_app()
+        app = load_factory(args.app)()
     except ConfigurationError as exc:
         log.error(str(exc), extra={"event": "startup", "state": "config_error"})
         return EXIT_CONFIG

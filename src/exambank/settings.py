@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,22 @@ def _database_url(environ: Mapping[str, str]) -> dburl.DatabaseUrl:
         raise ConfigurationError(f"DATABASE_URL: {exc}") from None
 
 
+@functools.cache
+def package_version() -> str:
+    """The installed version of the distribution that ships `exambank`, or "unknown"."""
+    for name in metadata.packages_distributions().get("exambank", []):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+def service_version(environ: Mapping[str, str]) -> str:
+    """SERVICE_VERSION (the deployed build, e.g. a tag or commit) or the package version."""
+    return (environ.get("SERVICE_VERSION") or "").strip() or package_version()
+
+
 def load(environ: Mapping[str, str]) -> dict[str, Any]:
     """Resolve the environment into config keys; production refuses missing secrets."""
     name = _choice(environ, "FLASK_CONFIG", CONFIGS, "development")
@@ -85,6 +103,7 @@ def load(environ: Mapping[str, str]) -> dict[str, Any]:
     max_upload = _positive_int(environ, "MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)
     return {
         "FLASK_CONFIG": name,
+        "SERVICE_VERSION": service_version(environ),
         "SECRET_KEY": secret or None,
         "DATABASE_URL": _database_url(environ),
         "API_TOKENS": tokens,

@@ -49,7 +49,7 @@ def _string_list(limit: int, item: Callable[[Any], str]) -> Callable[[Any], list
 
 
 def _ref(value: Any) -> str:
-    if not isinstance(value, str) or not REF.match(value):
+    if not isinstance(value, str) or not REF.fullmatch(value):
         raise ValueError("must be 1-64 letters, digits, '.', '_' or '-'")
     return value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -20,22 +21,29 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from exambank import create_app, db, seed
 from exambank.search_spec import SPEC
 from releaseops import fts, migrations
-from releaseops.cluster import free_port
 from releaseops.dburl import DatabaseUrl
-from releaseops.scratch import ScratchDatabase
+from releaseops.pg.scratch import ScratchDatabase
+from releaseops.rehearsal.cluster import free_port
 
 TOKEN = "test-token-7f3a"
 REPO = Path(__file__).resolve().parents[2]
 REQUEST_KEYS = ("request_id", "route", "status", "latency", "error_code")
 
 
-@pytest.fixture(scope="session")
-def service_db(pg_cluster: Any) -> Iterator[DatabaseUrl]:
-    """One database for the service tests: migrations applied, seed loaded, FTS synced."""
-    with ScratchDatabase(pg_cluster.url) as url:
+@contextlib.contextmanager
+def seeded_database(cluster: Any) -> Iterator[DatabaseUrl]:
+    """A scratch database on `cluster`: migrations applied, seed loaded, FTS synced."""
+    with ScratchDatabase(cluster.url) as url:
         migrations.apply(url, migrations.DEFAULT_DIR)
         seed.load(url)
         fts.sync(url, SPEC)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def service_db(pg_cluster: Any) -> Iterator[DatabaseUrl]:
+    """One database for the service tests: migrations applied, seed loaded, FTS synced."""
+    with seeded_database(pg_cluster) as url:
         yield url
 
 
@@ -141,8 +149,14 @@ class Server:
     """`python -m exambank.serve` in a subprocess, output captured to a file, stopped by pid."""
 
     def __init__(
-        self, env: dict[str, str], log_path: Path, workers: int = 2, argv: list[str] | None = None
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        workers: int = 2,
+        argv: list[str] | None = None,
+        stderr_path: Path | None = None,
     ) -> None:
+        """Start it; stderr goes to `stderr_path` when given, else into `log_path` too."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -150,8 +164,13 @@ class Server:
             argv = [sys.executable, "-m", "exambank.serve", "--workers", str(workers)]
         argv = [*argv, "--bind", f"127.0.0.1:{self.port}"]
         self.log_file = log_path.open("wb")
+        self.err_file = stderr_path.open("wb") if stderr_path else None
         self.proc = subprocess.Popen(
-            argv, env=env, stdout=self.log_file, stderr=subprocess.STDOUT, cwd=REPO
+            argv,
+            env=env,
+            stdout=self.log_file,
+            stderr=self.err_file or subprocess.STDOUT,
+            cwd=REPO,
         )
 
     def wait_ready(self, timeout: float = 20) -> None:
@@ -175,6 +194,8 @@ class Server:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.log_file.close()
+        if self.err_file is not None:
+            self.err_file.close()
         return self.proc.returncode
 
     def output(self) -> str:

@@ -83,3 +83,109 @@ def test_unhandled_exception_is_500_json_without_traceback(make_app):
 def test_odd_path_bytes_are_404(api, path):
     response = api.get(path)
     assert response.status_code == 404
+
+
+def nested(depth: int) -> bytes:
+    return b'{"subject": ' + b"[" * depth + b"]" * depth + b', "stem": "x"}'
+
+
+JSON_ROUTES = [("POST", "/api/manage/questions"), ("POST", "/api/ai/classify")]
+
+
+@pytest.mark.parametrize("depth", [40, 100_000])
+@pytest.mark.parametrize(("method", "path"), JSON_ROUTES)
+def test_deeply_nested_json_is_400_invalid_json(api, method, path, depth):
+    response = api.open(
+        path, method=method, data=nested(depth), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error_code"] == "INVALID_JSON"
+    assert "deeper than" in response.get_json()["message"]
+
+
+SURROGATE_BODIES = [
+    ("POST", "/api/manage/questions", b'{"subject": "bio\\ud800", "stem": "x"}', "subject"),
+    (
+        "POST",
+        "/api/manage/questions",
+        b'{"subject": "b", "stem": "x", "tags": ["\\udfff"]}',
+        "tags",
+    ),
+    ("POST", "/api/manage/questions", b'{"\\ud800": 1, "subject": "b", "stem": "x"}', "\\ud800"),
+    ("PATCH", "/api/manage/questions/1", b'{"stem": "lone \\udc00 low surrogate"}', "stem"),
+    ("POST", "/api/ai/classify", b'{"question_id": 1, "note": "\\ud83d"}', "note"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"), SURROGATE_BODIES, ids=[b[3] for b in SURROGATE_BODIES]
+)
+def test_lone_surrogate_in_json_is_refused_at_validation(api, method, path, body, field):
+    response = api.open(
+        path, method=method, data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    data = response.get_json()
+    assert data["error_code"] == "VALIDATION_ERROR"
+    assert "lone surrogate" in data["details"][field]
+
+
+def test_a_valid_surrogate_pair_is_ordinary_text(api, app):
+    body = b'{"subject": "emoji", "stem": "What does \\ud83d\\ude00 mean?"}'
+    response = api.post(
+        "/api/manage/questions", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 201
+    assert response.get_json()["stem"] == "What does \U0001f600 mean?"
+    assert api.delete(f"/api/manage/questions/{response.get_json()['id']}").status_code == 204
+
+
+ARABIC_12 = "\u0661\u0662"
+
+
+def question_12(url):
+    with url.connect() as conn:
+        return conn.execute("SELECT q::text FROM questions q WHERE id = 12").fetchone()
+
+
+ID_ROUTES = [
+    ("GET", "/api/manage/questions/{}"),
+    ("PUT", "/api/manage/questions/{}"),
+    ("PATCH", "/api/manage/questions/{}"),
+    ("DELETE", "/api/manage/questions/{}"),
+    ("GET", "/api/ai/classify/{}/preview"),
+]
+
+
+@pytest.mark.parametrize("digits", [ARABIC_12, "\uff11\uff12", "\u00b9\u00b2", "1" * 20, "-12"])
+@pytest.mark.parametrize(("method", "template"), ID_ROUTES)
+def test_ids_that_are_not_ascii_digits_are_404(api, service_db, method, template, digits):
+    before = question_12(service_db)
+    response = api.open(template.format(digits), method=method, json={"stem": "changed"})
+    assert response.status_code == 404
+    assert response.get_json()["error_code"] == "NOT_FOUND"
+    assert question_12(service_db) == before
+
+
+def test_no_route_uses_the_unicode_digit_int_converter(app):
+    from werkzeug.routing import IntegerConverter
+
+    from exambank.converters import AsciiIdConverter
+
+    for rule in app.url_map.iter_rules():
+        for name, converter in rule._converters.items():
+            assert not isinstance(converter, IntegerConverter) or isinstance(
+                converter, AsciiIdConverter
+            ), f"{rule.rule}: <{name}> uses werkzeug's int converter, use <id:{name}>"
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u0661", "9" * 5000, "1.0", "-1"])
+@pytest.mark.parametrize(
+    ("path", "name", "params"),
+    [("/api/manage/questions", "per_page", {}), ("/api/retrieval/search", "k", {"q": "x"})],
+)
+def test_integer_query_arguments_take_ascii_digits_only(api, path, name, params, value):
+    response = api.get(path, query_string={**params, name: value})
+    assert response.status_code == 400
+    assert response.get_json()["error_code"] == "VALIDATION_ERROR"
+    assert list(response.get_json()["details"]) == [name]

@@ -32,7 +32,7 @@ def request_lines(caplog):
             "/api/manage/questions/1",
             401,
             "AUTH_REQUIRED",
-            "/api/manage/questions/<int:question_id>",
+            "/api/manage/questions/<id:question_id>",
         ),
         ("/api/retrieval/search", 400, "VALIDATION_ERROR", "/api/retrieval/search"),
         ("/missing", 404, "NOT_FOUND", "/missing"),
@@ -103,3 +103,66 @@ def test_gunicorn_cli_serves_the_factory(service_db, tmp_path):
     lines = parse_log(server.output())
     assert any(line.get("event") == "migration_check" for line in lines)
     assert TOKEN not in server.output()
+
+
+def test_unhandled_exception_line_carries_the_request_id(make_app, caplog):
+    app = make_app()
+
+    @app.get("/explode")
+    def explode():
+        raise ZeroDivisionError("no")
+
+    caplog.set_level(logging.INFO)
+    app.test_client().get("/explode", headers={"X-Request-ID": "req-boom-1"})
+    (record,) = [r for r in caplog.records if getattr(r, "event", None) == "unhandled_exception"]
+    assert record.levelno == logging.ERROR
+    assert json.loads(request_log.formatter().format(record))["request_id"] == "req-boom-1"
+
+
+def read_only_levels(caplog):
+    return {r.levelname for r in caplog.records if r.levelno >= logging.WARNING}
+
+
+def test_write_freeze_refusals_are_warnings_not_errors(make_app, caplog):
+    client = make_app(DB_READ_ONLY=True).test_client()
+    caplog.set_level(logging.INFO)
+    response = client.post("/api/manage/questions", json={}, headers={"X-Request-ID": "ro-1"})
+    assert response.get_json()["error_code"] == "READ_ONLY"
+    (line,) = request_lines(caplog)
+    assert (line["level"], line["error_code"], line["request_id"]) == (
+        "WARNING",
+        "READ_ONLY",
+        "ro-1",
+    )
+    assert "ERROR" not in read_only_levels(caplog)
+
+
+def test_a_read_only_session_refusal_is_a_warning_not_an_error(make_app, caplog):
+    app = make_app(DB_READ_ONLY=True)
+
+    @app.get("/sneaky-write")
+    def sneaky():  # a GET that writes: the guard lets it through, the session refuses
+        from exambank import db
+
+        db.get_db().execute("DELETE FROM classification_suggestions WHERE id = 0")
+        return "deleted"
+
+    caplog.set_level(logging.INFO)
+    assert app.test_client().get("/sneaky-write").get_json()["error_code"] == "READ_ONLY"
+    (line,) = request_lines(caplog)
+    assert (line["level"], line["status"]) == ("WARNING", 503)
+    assert "ERROR" not in read_only_levels(caplog)
+
+
+def test_a_database_outage_stays_an_error(make_app, caplog):
+    from releaseops.dburl import DatabaseUrl
+
+    dead = DatabaseUrl(dbname="x", host="127.0.0.1", port=1, user="u", password="pw")
+    client = make_app(DATABASE_URL=dead, DB_TIMEOUT=1.0).test_client()
+    caplog.set_level(logging.INFO)
+    response = client.get("/api/retrieval/search?q=x", headers={"X-Request-ID": "down-1"})
+    assert response.get_json()["error_code"] == "DB_UNAVAILABLE"
+    (line,) = request_lines(caplog)
+    assert (line["level"], line["error_code"]) == ("ERROR", "DB_UNAVAILABLE")
+    (event,) = [r for r in caplog.records if getattr(r, "event", None) == "database_error"]
+    assert (event.levelname, event.request_id) == ("ERROR", "down-1")

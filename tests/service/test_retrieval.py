@@ -55,7 +55,7 @@ def test_missing_query_or_bad_k_is_a_validation_error(client, query, field):
 
 def test_search_without_fts_columns_is_503_fts_not_ready(make_app, pg_cluster):
     from releaseops import migrations
-    from releaseops.scratch import ScratchDatabase
+    from releaseops.pg.scratch import ScratchDatabase
 
     with ScratchDatabase(pg_cluster.url) as url:
         migrations.apply(url, migrations.DEFAULT_DIR)
