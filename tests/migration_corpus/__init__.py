@@ -1,0 +1,1 @@
+"""Migration corpus: dangerous and safe migrations, each proven on a real PostgreSQL."""

@@ -1,0 +1,5 @@
+-- corpus: dangerous client-breaking
+-- setup: existing
+-- observe: lock AccessExclusiveLock public.audit_log
+-- observe: catalog to_regclass('public.audit_log') IS NULL AND to_regclass('public.audit_events') IS NOT NULL
+ALTER TABLE audit_log RENAME TO audit_events;

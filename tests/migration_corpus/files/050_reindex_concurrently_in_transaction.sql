@@ -1,0 +1,4 @@
+-- corpus: dangerous concurrently-in-transaction
+-- setup: existing
+-- observe: error 25001
+REINDEX INDEX CONCURRENTLY customers_email_idx;

@@ -1,0 +1,7 @@
+-- corpus: safe
+-- setup: existing
+-- observe: no-rewrite *
+-- observe: no-lock AccessExclusiveLock *
+-- observe: no-lock ShareLock *
+-- observe: lock ShareUpdateExclusiveLock public.items
+ANALYZE items;
