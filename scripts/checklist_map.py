@@ -1,37 +1,22 @@
 """Print or write docs/checklist-map.md: each checklist item and the checks that verify it.
 
-Exits 1 when an item has no check or a check cites no item (or an unknown one).
+The repository is the one holding scripts/checklist_map.py, or for `releaseops checklist-map`
+the nearest pyproject.toml up from the current directory; the checks are its checks/.
+
+Exit codes:
+  0   every item has a check and every check cites a known item
+  1   an item has no check, or a check cites no item (or an unknown one); the map is still
+      printed or written
+  2   usage error, or the repository has no checks/ directory
+  73  --write could not write docs/checklist-map.md (disk full, read-only, docs is not a
+      directory); the old file is left as it was
+  130 interrupted (Ctrl-C or SIGTERM); the map file was not changed
+  141 stdout was closed early (e.g. | head) and no problem was found
 
 Example:  python scripts/checklist_map.py --write
+     or:  releaseops checklist-map --write
 """
 
-from __future__ import annotations
+from releaseops.cli.checklist_map import main
 
-import sys
-from pathlib import Path
-
-from releaseops import cli
-from releaseops.gate import checkmap
-
-REPO = Path(__file__).resolve().parents[1]
-MAP = REPO / "docs" / "checklist-map.md"
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = cli.parser(__doc__)
-    p.add_argument("--write", action="store_true", help=f"write {MAP.relative_to(REPO)}")
-    args = p.parse_args(argv)
-    entries = checkmap.scan(REPO / "checks")
-    text = checkmap.render(entries)
-    if args.write:
-        MAP.write_text(text)
-    else:
-        print(text, end="")
-    found = checkmap.problems(entries)
-    for problem in found:
-        print(f"error: {problem}", file=sys.stderr)
-    return 1 if found else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+raise SystemExit(main())

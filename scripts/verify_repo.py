@@ -15,75 +15,20 @@ With --ops-preflight, a table of checks with PASS/WARN/FAIL and reasons:
   disk space                         free space where backups go >= the database's size
 Rows that need a database WARN "not checked" when none is given.
 
-Exit codes: 0 no FAIL (warnings allowed unless --strict), 1 some check FAILed, 2 usage error.
+Exit codes:
+  0   no FAIL (warnings allowed unless --strict)
+  1   some check FAILed (with --strict: or WARNed); an unreachable database is a FAIL row
+  2   usage error
+  130 interrupted (Ctrl-C or SIGTERM); nothing was changed
+  141 stdout was closed early (e.g. | head) and no check FAILed
 
 Examples:
   python scripts/verify_repo.py --ops-preflight
   python scripts/verify_repo.py --ops-preflight --db "$DATABASE_URL" --json
+  releaseops verify --ops-preflight
 
 """
 
-from __future__ import annotations
+from releaseops.cli.verify import main
 
-import argparse
-from pathlib import Path
-
-from releaseops import cli, migrations
-from releaseops.migrations import lint
-from releaseops.release import preflight
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = cli.parser(__doc__, db=True, json_output=True)
-    p.add_argument(
-        "--ops-preflight",
-        action="store_true",
-        help="run the release preflight (tools, database, migrations, backup space)",
-    )
-    p.add_argument(
-        "--migrations-dir",
-        type=Path,
-        default=cli.migrations_dir(),
-        help=f"migrations directory (default: $MIGRATIONS_DIR, else {migrations.DEFAULT_DIR})",
-    )
-    p.add_argument(
-        "--backup-dir",
-        type=Path,
-        default=None,
-        help="where backups are written (default: $BACKUP_DIR, else backups/)",
-    )
-    p.add_argument("--strict", action="store_true", help="treat WARN as failure too")
-    return p
-
-
-def repo_checks(args: argparse.Namespace) -> int:
-    report = lint.lint(args.migrations_dir)
-    if args.json:
-        cli.print_json(report.as_dict())
-    else:
-        cli.print_lines(report.lines())
-    failed = not report.ok or (args.strict and bool(report.findings))
-    return 1 if failed else 0
-
-
-def ops_preflight(args: argparse.Namespace) -> int:
-    report = preflight.run(
-        db=args.db or None, migrations_dir=args.migrations_dir, backup_dir=args.backup_dir
-    )
-    if args.json:
-        cli.print_json(report.as_dict())
-    else:
-        cli.print_lines(report.lines())
-    failed = not report.ok or (args.strict and report.counts()["WARN"] > 0)
-    return 1 if failed else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.ops_preflight:
-        return ops_preflight(args)
-    return repo_checks(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+raise SystemExit(main())

@@ -1,11 +1,19 @@
 """Database URL parsing, conversion and masking."""
 
+import os
 import re
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from psycopg import sql
 
 from releaseops import dburl
 from releaseops.errors import InvalidDatabaseUrl
+from tests import scripting
 
 SECRET = "s3cr3t-pa55"
 
@@ -137,10 +145,10 @@ def test_safe_identifier(name, ok):
 @pytest.mark.parametrize(
     "raw",
     [
-        "postgresql+psycopg://releaseops:Pa ss@word@127.0.0.1:notaport/exam",
-        "postgresql://u:S3cr#t/x@h:5432/db",
-        "postgresql://u:a b c d@h/db",
-        "postgresql://u:p@ss word@h:xx/db",
+        "postgresql+psycopg://releaseops:Qx7 Zk9@Wv5@127.0.0.1:notaport/exam",
+        "postgresql://u:S3cr#Tq/Xy@h:5432/db",
+        "postgresql://u:Aq Bw Ce Dr@h/db",
+        "postgresql://u:Pq@Sz Wv@h:xx/db",
     ],
 )
 def test_unencoded_characters_in_a_password_never_reach_the_message(raw):
@@ -150,3 +158,132 @@ def test_unencoded_characters_in_a_password_never_reach_the_message(raw):
     message = str(info.value)
     fragments = [t for t in re.split(r"[\s\"'#/?@]+", secret) if len(t) >= 2]
     assert not [f for f in fragments if f in message], message
+
+
+# --- hostile passwords: every character libpq or another parser would split on ---------------
+
+HOSTILE = {"at": "@", "colon": ":", "slash": "/", "percent": "%", "hash": "#", "question": "?"}
+HOSTILE["space"] = " "
+# Distinctive pieces: none of them occurs in any message by chance.
+LEFT, RIGHT = "Qx7Lf", "Zk9Rg"
+
+
+def hostile_password(char: str) -> str:
+    return f"{LEFT}{char}{RIGHT}"
+
+
+def leaked(message: str) -> list[str]:
+    return [piece for piece in (LEFT, RIGHT, "Qx7", "Zk9") if piece in message]
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+psycopg"])
+@pytest.mark.parametrize("char", HOSTILE.values(), ids=HOSTILE.keys())
+def test_an_unencoded_hostile_password_is_refused_before_connecting(char, scheme):
+    raw = f"{scheme}://app:{hostile_password(char)}@127.0.0.1:5432/exam"
+    with pytest.raises(InvalidDatabaseUrl, match="must be percent-encoded") as info:
+        dburl.parse(raw)
+    assert leaked(str(info.value)) == []
+    assert f"{scheme}://app:***@127.0.0.1:5432/exam" in str(info.value)
+
+
+def test_an_unencoded_at_sign_no_longer_turns_into_a_host_name():
+    # libpq would read host 'tPW@127.0.0.1' and report it: the tail of the password.
+    with pytest.raises(InvalidDatabaseUrl, match=r"@ as %40") as info:
+        dburl.parse("postgresql://app:S3cr@tPW@127.0.0.1:5432/exam")
+    assert "tPW" not in str(info.value) and "S3cr" not in str(info.value)
+
+
+@pytest.mark.parametrize("char", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_percent_encoded_hostile_password_parses_exactly(char):
+    password = hostile_password(char)
+    url = dburl.parse(f"postgresql+psycopg://app:{quote(password, safe='')}@127.0.0.1:5433/exam")
+    assert (url.user, url.password, url.host, url.port, url.dbname) == (
+        "app",
+        password,
+        "127.0.0.1",
+        5433,
+        "exam",
+    )
+    assert leaked(url.masked()) == [] and leaked(repr(url)) == []
+
+
+def test_an_unencoded_at_sign_in_the_user_name_is_refused_too():
+    with pytest.raises(InvalidDatabaseUrl, match="more than one '@'"):
+        dburl.parse("postgresql://ops@example.org:pw@127.0.0.1/exam")
+
+
+@pytest.fixture
+def hostile_role(pg_cluster, fresh_db):
+    """A login role whose password holds every hostile character at once."""
+    name = "hostile_login"
+    password = f"{LEFT}@:/%#? {RIGHT}"
+    with pg_cluster.url.connect(autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE pg_read_all_data").format(
+                sql.Identifier(name), sql.Literal(password)
+            )
+        )
+    yield replace(fresh_db, user=name, password=password)
+    with pg_cluster.url.connect(autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+def test_an_encoded_hostile_password_connects_to_the_real_server(hostile_role):
+    encoded = f"postgresql://hostile_login:{quote(hostile_role.password, safe='')}@"
+    encoded += f"{hostile_role.host}:{hostile_role.port}/{hostile_role.dbname}"
+    with dburl.parse(encoded).connect() as conn:
+        row = conn.execute("SELECT current_user").fetchone()
+    assert row == ("hostile_login",)
+
+
+def test_the_checklist_backup_command_works_with_an_encoded_hostile_password(
+    hostile_role, tmp_path
+):
+    env = {**os.environ, "DATABASE_URL": hostile_role.sqlalchemy(with_password=True)}
+    assert quote(hostile_role.password, safe="") in env["DATABASE_URL"]
+    result = subprocess.run(
+        'python scripts/backup_postgres.py --db "$DATABASE_URL" --out-dir "$OUT"',
+        shell=True,
+        cwd=scripting.ROOT,
+        env={**env, "OUT": str(tmp_path), "PATH": f"{Path(sys.executable).parent}:{env['PATH']}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "verified" in result.stdout
+    assert leaked(result.stdout + result.stderr) == []
+
+
+@pytest.mark.parametrize("char", HOSTILE.values(), ids=HOSTILE.keys())
+def test_the_migration_runner_refuses_an_unencoded_hostile_password_in_one_line(char, capsys):
+    from releaseops.cli import migrate
+
+    raw = f"postgresql://app:{hostile_password(char)}@127.0.0.1:1/exam"
+    assert migrate.main(["--db", raw, "--status"]) == 2
+    out, err = capsys.readouterr()
+    assert len(err.strip().splitlines()) == 1, err
+    assert "percent-encoded" in err
+    assert leaked(out + err) == []
+
+
+def test_an_unencoded_hostile_password_in_database_url_is_refused_by_the_script():
+    env = {**os.environ, "DATABASE_URL": f"postgresql://app:{LEFT}@:/%#? {RIGHT}@127.0.0.1/exam"}
+    result = scripting.run_script(
+        scripting.ROOT / "scripts" / "run_postgres_migrations.py", "--status", env=env
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "percent-encoded" in result.stderr
+    assert leaked(result.stdout + result.stderr) == []
+
+
+def test_a_password_the_shell_split_at_a_space_leaks_through_no_message(capsys):
+    from releaseops.cli import backup as cli_backup
+
+    # `--db postgresql://app:Qx7Lf Zk9Rg@h/exam` unquoted: argv holds two words
+    assert cli_backup.main(["--db", f"postgresql://app:{LEFT}", f"{RIGHT}@127.0.0.1/exam"]) == 2
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "postgresql://app:***" in err
+    assert leaked(out + err) == []

@@ -84,3 +84,52 @@ def test_every_configuration_variable_is_documented_in_the_readme():
         k for k in ENV_KEYS if k not in readme and k not in ("PATH", "RELEASEOPS_PG_ROOT")
     ]
     assert undocumented == []
+
+
+def exit_codes_in_help(command: str) -> set[int]:
+    from releaseops.cli import main
+
+    doc = main._module(command).__doc__ or ""
+    block = doc.split("Exit codes:", 1)[1].split("\n\n", 1)[0]
+    return {int(code) for code in re.findall(r"^  (\d+) ", block, re.MULTILINE)}
+
+
+def exit_codes_in_doc(page: str, heading: str) -> set[int]:
+    text = (REPO / "docs" / page).read_text()
+    section = text.split(f"{heading}\n", 1)[1]
+    section = re.split(r"^#", section, maxsplit=1, flags=re.MULTILINE)[0]
+    return {int(code) for code in re.findall(r"^\| (\d+) \|", section, re.MULTILINE)}
+
+
+@pytest.mark.parametrize(
+    ("command", "page", "heading"),
+    [
+        ("backup", "backup-restore.md", "### `releaseops backup` (`scripts/backup_postgres.py`)"),
+        (
+            "restore",
+            "backup-restore.md",
+            "### `releaseops restore` (`scripts/restore_postgres.py`)",
+        ),
+        ("migrate", "migrations.md", "## Commands and exit codes"),
+        ("fts", "fts.md", "## Commands"),
+        ("logs", "slo.md", "## `releaseops logs`"),
+    ],
+)
+def test_each_commands_exit_code_table_matches_its_help(command, page, heading):
+    assert exit_codes_in_doc(page, heading) == exit_codes_in_help(command)
+
+
+@pytest.mark.parametrize(
+    ("script", "command"),
+    [
+        ("verify_repo.py", "verify"),
+        ("backup_postgres.py", "backup"),
+        ("restore_postgres.py", "restore"),
+        ("run_postgres_migrations.py", "migrate"),
+        ("init_fts.py", "fts"),
+        ("checklist_map.py", "checklist-map"),
+    ],
+)
+def test_readme_names_the_subcommand_behind_each_script(script, command):
+    readme = (REPO / "README.md").read_text()
+    assert f"| `scripts/{script}` | `releaseops {command}` |" in readme

@@ -1,4 +1,4 @@
-"""scripts/backup_postgres.py and restore_postgres.py as operators run them."""
+"""scripts/backup_postgres.py (`releaseops backup`) as operators run it, one test per exit code."""
 
 from __future__ import annotations
 
@@ -8,20 +8,19 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from releaseops import backup
-from releaseops.backup import drill
+from releaseops.cli import backup as cli_backup
 from releaseops.dburl import DatabaseUrl
-from releaseops.pg.scratch import ScratchDatabase
 from releaseops.rehearsal.cluster import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKUP = ROOT / "scripts" / "backup_postgres.py"
-RESTORE = ROOT / "scripts" / "restore_postgres.py"
 
 
 def run(
@@ -93,11 +92,14 @@ def test_json_output_carries_path_checksum_and_verification(source, tmp_path):
     assert source.password not in result.stdout
 
 
-def test_backup_against_a_stopped_server_exits_non_zero_without_leaving_a_dump(tmp_path):
+def test_backup_against_a_stopped_server_exits_3_as_its_help_says(tmp_path):
     url = f"postgresql+psycopg://ops:hunter2-secret@127.0.0.1:{free_port()}/exam"
     result = run(BACKUP, "--db", url, cwd=tmp_path)
-    assert result.returncode == 20
-    assert result.stderr.startswith("error: backup not taken")
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.startswith(
+        "error: backup not taken: cannot connect to postgresql://ops:***@"
+    )
+    assert result.stderr.count("\n") == 1
     assert "hunter2-secret" not in result.stdout + result.stderr
     assert not list((tmp_path / "backups").iterdir())
 
@@ -123,10 +125,11 @@ def test_interrupted_backup_removes_its_temporary_file(source, tmp_path):
     assert list((tmp_path / "backups").iterdir()) == []
 
 
-def test_wrong_password_exits_non_zero_and_prints_no_password(source, tmp_path):
+def test_wrong_password_exits_3_and_prints_no_password(source, tmp_path):
     wrong = source.sqlalchemy(with_password=True).replace(source.password, "wrong-pass-123")
     result = run(BACKUP, "--db", wrong, cwd=tmp_path)
-    assert result.returncode == 20
+    assert result.returncode == 3
+    assert "password authentication failed" in result.stderr
     assert "wrong-pass-123" not in result.stdout + result.stderr
     assert not list((tmp_path / "backups").glob("*.dump"))
 
@@ -173,24 +176,8 @@ def test_rollback_candidate_flag_prints_the_newest_verified_dump(source, tmp_pat
     assert empty.returncode == 23 and "No-Go" in empty.stderr
 
 
-def test_restore_script_needs_the_confirmation_and_then_restores(pg_cluster, source, tmp_path):
-    run(BACKUP, "--db", sqlalchemy(source), "--out-dir", str(tmp_path))
-    dump = only_dump(tmp_path)
-    with ScratchDatabase(pg_cluster.url) as target:
-        refused = run(RESTORE, "--db", sqlalchemy(target), "--dump", str(dump))
-        assert refused.returncode == 25 and "--confirm-db" in refused.stderr
-        done = run(
-            RESTORE, "--db", sqlalchemy(target), "--dump", str(dump), "--confirm-db", target.dbname
-        )
-        assert done.returncode == 0, done.stderr
-        assert "restored" in done.stdout
-        assert target.password not in done.stdout + done.stderr
-        assert drill.compare(source, target).is_equal
-
-
-@pytest.mark.parametrize("script", [BACKUP, RESTORE])
-def test_help_explains_and_ends_with_an_example(script):
-    result = run(script, "--help")
+def test_help_explains_and_ends_with_an_example():
+    result = run(BACKUP, "--help")
     assert result.returncode == 0
     assert "Example:" in result.stdout and "Exit codes:" in result.stdout
 
@@ -201,3 +188,164 @@ def test_verify_of_a_corrupt_dump_never_prints_a_bare_path_first(tmp_path):
     result = run(BACKUP, "--verify", str(dump))
     assert result.returncode != 0
     assert result.stdout.splitlines()[0] == f"NOT VERIFIED: {dump}"
+
+
+# --- exit codes in process: the same main() the script and `releaseops backup` run ------------
+
+
+def test_verify_of_a_missing_dump_exits_22_in_one_line(tmp_path, capsys):
+    assert cli_backup.main(["--verify", str(tmp_path / "gone.dump")]) == 22
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"error: {tmp_path / 'gone.dump'} does not exist")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--format", "custom", "--jobs", "2"], "needs --format directory", id="jobs"),
+        pytest.param(["--compress", "12"], "compression level 12 is out of range", id="level"),
+    ],
+)
+def test_configuration_errors_exit_2_in_one_line(source, tmp_path, capsys, args, message):
+    code = cli_backup.main(["--db", sqlalchemy(source), "--out-dir", str(tmp_path), *args])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_usage_error_exits_2_in_one_masked_line(monkeypatch, capsys):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert cli_backup.main(["--out-dir", "x", "postgresql://u:hunter2@h/db"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unrecognized arguments" in err
+    assert "hunter2" not in err
+
+
+def test_missing_pg_dump_exits_4_naming_the_fix(source, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("RELEASEOPS_PG_ROOT", str(tmp_path / "none"))
+    monkeypatch.delenv("PG_BINDIR", raising=False)
+    assert cli_backup.main(["--db", sqlalchemy(source), "--out-dir", str(tmp_path / "o")]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("error: pg_dump not found") and "PG_BINDIR" in err
+    assert not list((tmp_path / "o").glob("*"))
+
+
+# --- faults: disk full, unwritable directory, closed stdout -----------------------------------
+
+
+@pytest.fixture
+def mount_tmpfs(tmp_path):
+    """Mount size-limited (or read-only) tmpfs file systems under tmp_path; unmount them after."""
+    if os.geteuid() != 0:
+        pytest.skip("not verified: mounting a size-limited tmpfs needs root (CI runs as root)")
+    mounted: list[Path] = []
+
+    def mount(name: str, options: str) -> Path:
+        point = tmp_path / name
+        point.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], check=True)
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in reversed(mounted):
+        subprocess.run(["umount", str(point)], check=True)
+
+
+@pytest.fixture
+def bulky(source):
+    """About 300 KB of dump: incompressible text, so a nearly full disk cannot take it."""
+    with source.connect(autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS body "
+            "FROM generate_series(1, 8000) g"
+        )
+    return source
+
+
+def fill(directory: Path, leave_pages: int) -> None:
+    """Fill the file system of `directory` until exactly `leave_pages` 4 KiB pages are free."""
+    stats = os.statvfs(directory)
+    free = stats.f_bavail * stats.f_frsize
+    with (directory / "filler.bin").open("wb") as out:
+        out.write(b"\0" * (free - leave_pages * 4096))
+    assert os.statvfs(directory).f_bavail * os.statvfs(directory).f_frsize == leave_pages * 4096
+
+
+def only_filler(directory: Path) -> None:
+    assert sorted(p.name for p in directory.iterdir()) == ["filler.bin"]
+
+
+def assert_one_line_disk_full(result: subprocess.CompletedProcess[str], where: Path) -> None:
+    assert result.returncode == 20, result.stderr
+    assert result.stderr == (
+        f"error: backup not taken: no space left on the device of {where} (No space left on "
+        f"device); the temporary files were removed. Free space there, or point --out-dir (or "
+        f"BACKUP_DIR) at a disk with room for the dump\n"
+    )
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_disk_full_during_the_dump_is_one_line_and_leaves_nothing(bulky, mount_tmpfs):
+    disk = mount_tmpfs("full", "size=2m")
+    fill(disk, leave_pages=16)  # 64 KiB for a dump of about 300 KiB
+    result = run(BACKUP, "--db", sqlalchemy(bulky), "--out-dir", str(disk))
+    assert_one_line_disk_full(result, disk)
+    only_filler(disk)
+
+
+def test_disk_full_while_writing_the_manifest_is_one_line_and_leaves_nothing(
+    bulky, tmp_path, mount_tmpfs
+):
+    reference = backup.create(bulky, tmp_path / "reference")
+    pages = -(-reference.path.stat().st_size // 4096)  # the dump fits, its manifest does not
+    disk = mount_tmpfs("manifest", "size=2m")
+    fill(disk, leave_pages=pages)
+    with pytest.raises(OSError, match="No space left on device") as info:
+        backup.create(bulky, disk)
+    frames = [(Path(f.filename).name, f.name) for f in traceback.extract_tb(info.tb)]
+    assert ("manifest.py", "write") in frames, frames
+    only_filler(disk)
+    result = run(BACKUP, "--db", sqlalchemy(bulky), "--out-dir", str(disk))
+    assert_one_line_disk_full(result, disk)
+    only_filler(disk)
+
+
+@pytest.mark.parametrize("where", ["read-only", "under-a-file"])
+def test_an_unwritable_out_dir_is_one_line_exit_20(source, tmp_path, mount_tmpfs, where):
+    if where == "read-only":
+        out_dir = mount_tmpfs("ro", "size=1m,ro")
+        reason = "Read-only file system"
+    else:
+        (tmp_path / "plain").write_text("not a directory\n")
+        out_dir = tmp_path / "plain" / "backups"
+        reason = "Not a directory"
+    result = run(BACKUP, "--db", sqlalchemy(source), "--out-dir", str(out_dir))
+    assert result.returncode == 20
+    assert result.stderr == (
+        f"error: backup not taken: cannot write into {out_dir} ({reason}). Choose a writable "
+        f"directory with --out-dir (or BACKUP_DIR)\n"
+    )
+
+
+def test_closed_stdout_exits_141_after_a_verified_backup(source, tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, str(BACKUP), "--db", sqlalchemy(source), "--out-dir", str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before the first line: `... | head -0`
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141
+    assert err == (
+        "error: stdout was closed before all output was written (broken pipe); the command's "
+        "work itself was done\n"
+    )
+    assert backup.verify(only_dump(tmp_path)).is_verified

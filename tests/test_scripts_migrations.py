@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from releaseops import migrations
+from releaseops.cli import migrate as cli_migrate
 from releaseops.dburl import DatabaseUrl
+from releaseops.errors import DatabaseUnreachable
 from releaseops.migrations import lock as migration_lock
+from releaseops.pg.scratch import ScratchDatabase
+from releaseops.rehearsal.cluster import LocalCluster, free_port
 from tests import scripting
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "run_postgres_migrations.py"
+T = TypeVar("T")
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -221,3 +230,135 @@ def test_canonical_command_works_literally_from_the_repo_root(fresh_db):
     assert result.returncode == 0, result.stderr
     no_secret(fresh_db, result.stdout, result.stderr)
     assert migrations.status(fresh_db, migrations.DEFAULT_DIR).is_clean
+
+
+# --- the remaining exit codes: 2, 3 (unreachable, connection lost), 130, 141 ------------------
+
+
+def test_a_bad_duration_is_a_configuration_error_in_one_line(fresh_db, mig_dir, capsys):
+    code = cli_migrate.main(["--db", url(fresh_db), "--dir", str(mig_dir), "--lock-timeout", "x"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err == "error: lock_timeout='x' is not a duration such as 5s, 500ms or 2min\n"
+
+
+def test_an_unreachable_database_exits_3(mig_dir, capsys):
+    db = f"postgresql://ops:hunter2-secret@127.0.0.1:{free_port()}/exam"
+    assert cli_migrate.main(["--db", db, "--dir", str(mig_dir)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot connect to postgresql://ops:***@127.0.0.1:")
+    assert "hunter2-secret" not in err and err.count("\n") == 1
+
+
+@pytest.fixture
+def gate_dir(tmp_path: Path) -> Path:
+    """0001 creates `gate`; 0002 (added later) locks it, so a session holding it blocks 0002."""
+    directory = tmp_path / "gated"
+    directory.mkdir()
+    (directory / "0001_gate.sql").write_text("CREATE TABLE gate (id int);\n")
+    return directory
+
+
+def add_locking_file(directory: Path) -> None:
+    (directory / "0002_lock_gate.sql").write_text("LOCK TABLE gate IN ACCESS EXCLUSIVE MODE;\n")
+
+
+def blocked_runner(db: DatabaseUrl) -> int | None:
+    """The backend pid of a migration runner waiting for a lock, if one waits."""
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'releaseops-migrations' "
+            "AND datname = %s AND wait_event_type = 'Lock'",
+            (db.dbname,),
+        ).fetchone()
+    return int(row[0]) if row else None
+
+
+def wait_for(probe: Callable[[], T | None], timeout: float = 30) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"gave up after {timeout} s")
+
+
+def assert_lost_connection(runner: subprocess.Popen[str]) -> None:
+    _, err = runner.communicate(timeout=60)
+    assert runner.returncode == 3, err
+    assert err.startswith(
+        "error: the connection to the database was lost: 0002_lock_gate.sql line 1:"
+    )
+    assert "SQLSTATE None" not in err and "Traceback" not in err and err.count("\n") == 1
+    assert err.rstrip().endswith("Once the server accepts connections again, run the command again")
+
+
+def test_a_connection_terminated_mid_migration_exits_3_not_12(fresh_db, gate_dir):
+    migrations.apply(fresh_db, gate_dir)
+    add_locking_file(gate_dir)
+    with fresh_db.connect() as holder:
+        holder.execute("LOCK TABLE gate IN ACCESS SHARE MODE")
+        runner = start("--db", url(fresh_db), "--dir", str(gate_dir), "--lock-timeout", "60s")
+        pid = wait_for(lambda: blocked_runner(fresh_db))
+        holder.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert_lost_connection(runner)
+    assert migrations.status(fresh_db, gate_dir).pending == ["0002_lock_gate.sql"]
+
+
+@pytest.fixture(scope="module")
+def own_cluster():
+    """A private cluster this module may crash without disturbing the session's."""
+    with LocalCluster() as cluster:
+        yield cluster
+
+
+def accepts_connections(db: DatabaseUrl) -> bool:
+    try:
+        with db.connect(connect_timeout=2):
+            return True
+    except DatabaseUnreachable:
+        return False
+
+
+def test_a_server_crash_mid_migration_exits_3_and_a_rerun_finishes(own_cluster, gate_dir):
+    with ScratchDatabase(own_cluster.url) as db:
+        migrations.apply(db, gate_dir)
+        add_locking_file(gate_dir)
+        with contextlib.closing(db.connect()) as holder:  # the crash ends it too: no COMMIT
+            holder.execute("LOCK TABLE gate IN ACCESS SHARE MODE")
+            runner = start("--db", url(db), "--dir", str(gate_dir), "--lock-timeout", "60s")
+            os.kill(wait_for(lambda: blocked_runner(db)), signal.SIGKILL)  # the server crashes
+            assert_lost_connection(runner)
+        wait_for(lambda: accepts_connections(db))
+        again = run("--db", url(db), "--dir", str(gate_dir))
+        assert again.returncode == 0, again.stderr
+        assert "applied 0002_lock_gate.sql in" in again.stdout
+        assert migrations.status(db, gate_dir).is_clean
+
+
+def test_sigterm_mid_migration_exits_130_and_records_nothing(fresh_db, gate_dir):
+    migrations.apply(fresh_db, gate_dir)
+    add_locking_file(gate_dir)
+    with fresh_db.connect() as holder:
+        holder.execute("LOCK TABLE gate IN ACCESS SHARE MODE")
+        runner = start("--db", url(fresh_db), "--dir", str(gate_dir), "--lock-timeout", "60s")
+        wait_for(lambda: blocked_runner(fresh_db))
+        runner.send_signal(signal.SIGTERM)
+        _, err = runner.communicate(timeout=60)
+    assert runner.returncode == 130
+    assert err.startswith("error: interrupted; files applied before stay applied")
+    assert err.count("\n") == 1
+    assert migrations.status(fresh_db, gate_dir).pending == ["0002_lock_gate.sql"]
+    assert blocked_runner(fresh_db) is None
+
+
+def test_closed_stdout_exits_141_with_every_file_applied(fresh_db, mig_dir):
+    runner = start("--db", url(fresh_db), "--dir", str(mig_dir))
+    assert runner.stdout is not None
+    runner.stdout.close()
+    _, err = runner.communicate(timeout=60)
+    assert runner.returncode == 141, err
+    assert "broken pipe" in err and err.count("\n") == 1
+    assert migrations.status(fresh_db, mig_dir).is_clean
+    assert notes(fresh_db) == ["0002", "0003"]

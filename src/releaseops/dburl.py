@@ -27,6 +27,8 @@ _KV_PASSWORD = re.compile(
     r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE
 )
 _KV_DB_SAFE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+# RFC 3986 userinfo without ':': unreserved and sub-delims characters, or a %XX escape.
+_USERINFO_PART = re.compile(r"^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$")
 
 
 def mask(text: str) -> str:
@@ -113,12 +115,17 @@ def _shown(text: str) -> str:
     """The URL as an error message may show it: all but the user hidden before the last '@'.
 
     A password with unencoded characters (space, #, /, @) then cannot leak through a message.
+    Without any '@', a port that is not a number may be the head of a password the shell split
+    at a space (`--db postgresql://u:pa ss@h/db`): it and everything after it are hidden.
     """
     if "://" not in text:
         return "the key=value string"
     scheme, _, rest = text.partition("://")
     userinfo, at, hostpart = rest.rpartition("@")
     if not at:
+        host, colon, port = rest.split("/", 1)[0].partition(":")
+        if colon and not host.startswith("[") and not port.isdigit():
+            return f"{scheme}://{host}:{MASK}"
         return mask(text)
     user = userinfo.split(":", 1)[0]
     return f"{scheme}://{user}:{MASK}@{hostpart}" if ":" in userinfo else text
@@ -144,6 +151,31 @@ def _scrub(message: str, text: str) -> str:
         )
 
     return mask(re.sub(r"([\"'])(.*?)\1", hide, message)) if secret else mask(message)
+
+
+def _refuse_unencoded_userinfo(text: str) -> None:
+    """Refuse a URL whose user or password holds a character that must be percent-encoded.
+
+    libpq ends the user:password part at the first '@' (or '/'), so `app:S3cr@tPW@db/x` would
+    connect to host `tPW@db`, and its error would name that host: part of the password. A
+    ':', '#', '?', space or stray '%' is read differently by libpq, SQLAlchemy and browsers.
+    Nothing of the URL but what follows its last '@' (never part of a password) is shown.
+    """
+    rest = text.partition("://")[2]
+    if "@" not in rest:
+        return
+    userinfo = rest.rpartition("@")[0]
+    user, _, password = userinfo.partition(":")
+    if rest.count("@") == 1 and _USERINFO_PART.match(user) and _USERINFO_PART.match(password):
+        return
+    raise InvalidDatabaseUrl(
+        f"the user name or password in the database URL ({_shown(text)}) contains a character "
+        f"that must be percent-encoded, or the URL has more than one '@': libpq would split it "
+        f"in the wrong place. Encode the "
+        f"password: @ as %40, : as %3A, / as %2F, ? as %3F, # as %23, % as %25, a space as %20 "
+        f"(python3 -c \"import urllib.parse; print(urllib.parse.quote(input(), safe=''))\" "
+        f"reads it from stdin); the password is not shown here"
+    )
 
 
 def _strip_driver(raw: str) -> str:
@@ -180,6 +212,8 @@ def parse(raw: str | DatabaseUrl) -> DatabaseUrl:
             "case it holds a secret"
         )
     libpq_text = _strip_driver(text) if looks_like_url else text
+    if looks_like_url:
+        _refuse_unencoded_userinfo(text)
     try:
         values = conninfo_to_dict(libpq_text)
     except psycopg.ProgrammingError as exc:

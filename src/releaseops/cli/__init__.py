@@ -1,27 +1,87 @@
-"""Shared pieces of the scripts: argparse parser, --db, error -> one stderr line + exit code."""
+"""Shared pieces of the subcommands: argparse parser, --db, the repository, output, the boundary.
+
+Every subcommand module has the same shape: a docstring that is its --help (ending with its exit
+codes and a runnable example), a parser from `parser()`, and `main(argv) -> int` whose body runs
+inside `run()`, the boundary that turns expected failures into one stderr line and an exit code.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Iterable
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, NoReturn
 
 from releaseops import dburl
+from releaseops.cli import output
+from releaseops.cli.boundary import run
+from releaseops.cli.output import fail, print_json, print_lines
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import ReleaseOpsError
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
+__all__ = [
+    "PROG",
+    "db_url",
+    "fail",
+    "migrations_dir",
+    "parser",
+    "print_json",
+    "print_lines",
+    "repo_root",
+    "require_db",
+    "run",
+]
+
+USAGE_EXIT = 2
+# Set by the `releaseops` dispatcher to "releaseops <command>"; unset, argparse names the script.
+PROG: ContextVar[str | None] = ContextVar("releaseops_prog", default=None)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one masked stderr line."""
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        if file is sys.stdout:  # --help: a closed stdout is noted, never a traceback
+            output.write(message)
+        else:
+            super()._print_message(message, file)
+
+    def error(self, message: str) -> NoReturn:
+        """Print `<prog>: error: <message> (see ... --help)` as one line and exit 2."""
+        text = output.one_line(dburl.mask(_unechoed(message)))
+        self.exit(USAGE_EXIT, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
+
+
+def _unechoed(message: str) -> str:
+    """The 'unrecognized arguments' message of argparse, with only the flags shown.
+
+    Other words may be pieces of a password the shell split at a space, which masking cannot
+    recognise, so they are counted, not echoed.
+    """
+    prefix = "unrecognized arguments: "
+    if not message.startswith(prefix):
+        return message
+    words = message[len(prefix) :].split()
+    flags = [w.split("=", 1)[0] + ("=..." if "=" in w else "") for w in words if w[0] == "-"]
+    others = len(words) - len(flags)
+    if others:
+        flags.append(f"{others} other word(s), not shown in case they hold a secret")
+    return prefix + ", ".join(flags)
 
 
 def parser(
     doc: str | None, *, db: bool = False, json_output: bool = False, dry_run: bool = False
 ) -> argparse.ArgumentParser:
-    """An argparse parser whose help is the script's docstring, with the common flags."""
+    """An argparse parser whose help is the command's docstring, with the common flags."""
     text = (doc or "").strip()
     description, _, epilog = text.partition("\n\n")
-    p = argparse.ArgumentParser(
+    p = _Parser(
+        prog=PROG.get(),
         description=description,
         epilog=epilog or None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -49,6 +109,24 @@ def migrations_dir() -> Path:
     return Path(raw) if raw else DEFAULT_DIR
 
 
+def repo_root() -> Path:
+    """The repository a command works for.
+
+    Run as `python scripts/<name>.py`: the repository that holds the script. Otherwise the
+    nearest directory up from the current one that has a pyproject.toml (else the current one).
+    """
+    script = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    if (
+        script is not None
+        and script.suffix == ".py"
+        and script.parent.name == "scripts"
+        and (script.parent.parent / "pyproject.toml").is_file()
+    ):
+        return script.parent.parent
+    here = Path.cwd().resolve()
+    return next((d for d in (here, *here.parents) if (d / "pyproject.toml").is_file()), here)
+
+
 def db_url(text: str) -> DatabaseUrl:
     """Argparse type: parse a database URL, with a masked error on failure."""
     try:
@@ -66,23 +144,6 @@ def require_db(args: argparse.Namespace, p: argparse.ArgumentParser) -> Database
         try:
             value = dburl.parse(value)
         except ReleaseOpsError as exc:
-            p.error(str(exc))
+            p.error(f"DATABASE_URL: {exc}")
     assert isinstance(value, DatabaseUrl)
     return value
-
-
-def fail(exc: ReleaseOpsError) -> int:
-    """Print one masked line to stderr and return the error's exit code."""
-    print(f"error: {dburl.mask(str(exc))}", file=sys.stderr)
-    return exc.exit_code
-
-
-def print_lines(lines: Iterable[str]) -> None:
-    """Print human-readable lines, passwords masked."""
-    for line in lines:
-        print(dburl.mask(line))
-
-
-def print_json(data: Any) -> None:
-    """Print one JSON document, passwords masked."""
-    print(dburl.mask(json.dumps(data, indent=2, sort_keys=True, default=str)))
