@@ -12,7 +12,8 @@ import pytest
 from psycopg import sql
 
 from releaseops.dburl import DatabaseUrl
-from tests.migration_corpus import checks, corpus, observe
+from releaseops.migrations import catalog as lint_catalog
+from tests.migration_corpus import checks, corpus, observe, scoring
 
 FILES = corpus.discover()
 Shared = Callable[[str], DatabaseUrl]
@@ -163,3 +164,48 @@ def test_contradicted_observation_quotes_what_was_seen(shared_db: Shared) -> Non
         )
         message = checks.verify(unlocked, observation, conn)
     assert message is not None and "AccessExclusiveLock public.items," in message
+
+
+# --- the migration lint measured against the corpus --------------------------------------------
+
+MIN_RECALL = 0.95
+
+
+@pytest.fixture(scope="module")
+def lint_score() -> scoring.Score:
+    return scoring.score()
+
+
+def test_lint_finds_the_rule_of_at_least_95_percent_of_dangerous_files(lint_score):
+    """Recall: a finding with the file's own rule id on >= 95% of the dangerous files."""
+    assert lint_score.recall() >= MIN_RECALL, lint_score.table()
+
+
+def test_lint_fails_no_safe_file(lint_score):
+    """No false positive: no safe file gets a finding that fails the gate."""
+    assert not lint_score.safe_failures(), lint_score.table()
+
+
+def test_every_gating_rule_fails_its_dangerous_files(lint_score):
+    """Each non-advisory dangerous file fails the gate, not just warns."""
+    lenient = [
+        f.name
+        for f in lint_score.dangerous()
+        if f.rule not in corpus.ADVISORY_RULES
+        and not any(x.rule_id == f.rule for x in lint_score.results[f.name].failures())
+    ]
+    assert not lenient, f"found but not failing: {lenient}\n{lint_score.table()}"
+
+
+@pytest.mark.parametrize("corpus_file", FILES, ids=[f.name for f in FILES])
+def test_lint_with_a_database_snapshot_gives_the_replayed_verdict(
+    corpus_file: corpus.CorpusFile, corpus_db: DatabaseUrl, lint_score: scoring.Score
+) -> None:
+    """A catalog snapshot of the prepared database leads the lint to the same findings."""
+    with corpus_db.connect() as conn:
+        snapshot = lint_catalog.snapshot(conn)
+    seen = scoring.lint_file(corpus_file, snapshot)
+    replayed = lint_score.results[corpus_file.name]
+    assert {(f.rule_id, f.severity) for f in seen.findings} == {
+        (f.rule_id, f.severity) for f in replayed.findings
+    }, [f.line_text() for f in seen.findings]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,9 +17,13 @@ from releaseops.errors import (
     BaselineRefused,
     ChecksumMismatch,
     ConfigurationError,
+    ConnectionLost,
     DatabaseAheadOfCode,
+    DatabaseUnreachable,
+    ForeignMigrationTable,
     InvalidIndexLeft,
     InvalidMigrationFile,
+    LockRetriesExhausted,
     MigrationBlocked,
     MigrationError,
     MigrationFailed,
@@ -336,11 +342,144 @@ def test_migration_blocked_by_a_held_lock_fails_by_lock_timeout(fresh_db, mig_di
         started = time.monotonic()
         with pytest.raises(
             MigrationBlocked,
-            match=r"^0003_alter.sql line 1: waited longer than lock_timeout=300ms",
+            match=r"^0003_alter.sql line 1: blocked past lock_timeout=300ms on each of 1 attempt",
         ):
-            migrations.apply(fresh_db, mig_dir, lock_timeout="300ms")
+            migrations.apply(fresh_db, mig_dir, lock_timeout="300ms", lock_retries=0)
         assert time.monotonic() - started < 5
     assert migrations.status(fresh_db, mig_dir).pending == ["0003_alter.sql"]
+
+
+def hold_lock(db: DatabaseUrl, table: str, seconds: float, started: threading.Event) -> None:
+    """Hold ACCESS SHARE on `table` for `seconds` (as a long report query would), then commit."""
+    with db.connect(application_name="slow-report") as conn:
+        conn.execute(f"SELECT count(*) FROM {table}")
+        started.set()
+        time.sleep(seconds)
+        conn.commit()
+
+
+def test_a_lock_held_for_3_s_is_outlasted_by_a_retry(fresh_db, mig_dir):
+    migrations.apply(fresh_db, mig_dir)
+    write(mig_dir, "0003_alter.sql", "ALTER TABLE questions ADD COLUMN level int;\n")
+    held = threading.Event()
+    holder = threading.Thread(target=hold_lock, args=(fresh_db, "questions", 3.0, held))
+    holder.start()
+    held.wait(10)
+    try:
+        report = migrations.apply(
+            fresh_db, mig_dir, lock_timeout="1500ms", lock_retries=3, lock_retry_delay_s=1
+        )
+    finally:
+        holder.join()
+    (applied,) = report.files
+    assert (applied.name, applied.attempts) == ("0003_alter.sql", 2)
+    assert applied.line().endswith("after 1 lock retry(ies)")
+    assert migrations.status(fresh_db, mig_dir).is_clean
+
+
+def test_a_lock_held_past_every_retry_exits_13_naming_the_holder(fresh_db, mig_dir):
+    migrations.apply(fresh_db, mig_dir)
+    write(mig_dir, "0003_alter.sql", "ALTER TABLE questions ADD COLUMN level int;\n")
+    pauses: list[float] = []
+    with fresh_db.connect(application_name="slow-report") as blocker:
+        blocker.execute("SELECT count(*) FROM questions")
+        pid = blocker.info.backend_pid
+        with pytest.raises(LockRetriesExhausted) as raised:
+            migrations.apply(
+                fresh_db, mig_dir, lock_timeout="300ms", lock_retries=2, sleep=pauses.append
+            )
+    error = raised.value
+    assert error.exit_code == 13 and error.attempts == 3
+    assert pauses == [2.0, 4.0]
+    assert str(error).startswith(
+        "0003_alter.sql line 1: blocked past lock_timeout=300ms on each of 3 attempt(s) "
+        "(retried after 2, 4 s); the lock is held by pid "
+    )
+    assert f"pid {pid} (application slow-report, user " in str(error)
+    assert "query started 20" in str(error) and "'SELECT count(*) FROM questions')" in str(error)
+    assert f"SELECT pg_terminate_backend({pid})" in str(error)
+    assert "\n" not in str(error)
+    assert migrations.status(fresh_db, mig_dir).pending == ["0003_alter.sql"]
+
+
+def test_a_no_transaction_file_retries_only_the_blocked_statement(fresh_db, mig_dir):
+    migrations.apply(fresh_db, mig_dir)
+    write(
+        mig_dir,
+        "0003_two_steps.sql",
+        "-- releaseops:no-transaction\nINSERT INTO questions (body) VALUES ('once');\n"
+        "ALTER TABLE questions ADD COLUMN IF NOT EXISTS level int;\n",
+    )
+    held = threading.Event()
+    holder = threading.Thread(target=hold_lock, args=(fresh_db, "questions", 2.0, held))
+    holder.start()
+    held.wait(10)
+    try:
+        report = migrations.apply(
+            fresh_db, mig_dir, lock_timeout="1s", lock_retries=3, lock_retry_delay_s=0.5
+        )
+    finally:
+        holder.join()
+    assert report.files[0].attempts >= 2
+    with fresh_db.connect() as conn:
+        row = conn.execute("SELECT count(*) FROM questions WHERE body = 'once'").fetchone()
+    assert row == (1,)
+
+
+def test_negative_retry_settings_are_a_configuration_error(fresh_db, mig_dir):
+    with pytest.raises(ConfigurationError, match=r"lock_retries=-1 .* must not be negative"):
+        migrations.apply(fresh_db, mig_dir, lock_retries=-1)
+
+
+def test_a_connection_lost_mid_migration_is_database_unreachable(fresh_db, mig_dir):
+    migrations.apply(fresh_db, mig_dir)
+    write(mig_dir, "0003_slow.sql", "SELECT 1;\nSELECT pg_sleep(30);\n")
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(migrations.apply, fresh_db, mig_dir)
+        with fresh_db.connect(autocommit=True) as admin:
+            pid = None
+            deadline = time.monotonic() + 20
+            while pid is None and time.monotonic() < deadline:
+                row = admin.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = "
+                    "'releaseops-migrations' AND query LIKE 'SELECT pg_sleep%'"
+                ).fetchone()
+                pid = row[0] if row else time.sleep(0.05)
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(ConnectionLost) as raised:
+            running.result(timeout=60)
+    error = raised.value
+    assert error.exit_code == 3 and isinstance(error, DatabaseUnreachable)
+    assert str(error).startswith("the connection to the database was lost: 0003_slow.sql line 2:")
+    assert "SQLSTATE" not in str(error) and "\n" not in str(error)
+    assert migrations.status(fresh_db, mig_dir).pending == ["0003_slow.sql"]
+
+
+DBMATE = "CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY);\n"
+DBMATE += "INSERT INTO schema_migrations VALUES ('20240101120000');\n"
+FOREIGN = (
+    r"^schema_migrations was made by another tool \(its columns: version; releaseops needs "
+    r"checksum, applied_at too\), so releaseops neither reads nor changes it\. Rename it"
+)
+
+
+def test_another_tools_schema_migrations_is_refused_in_one_line(fresh_db, mig_dir):
+    with fresh_db.connect() as conn:
+        conn.execute(DBMATE)
+    with pytest.raises(ForeignMigrationTable, match=FOREIGN) as raised:
+        migrations.apply(fresh_db, mig_dir)
+    assert raised.value.exit_code == 11 and "\n" not in str(raised.value)
+    with pytest.raises(ForeignMigrationTable, match=FOREIGN):
+        migrations.status(fresh_db, mig_dir)
+    with pytest.raises(ForeignMigrationTable, match=FOREIGN):
+        migrations.baseline(fresh_db, mig_dir, "0001")
+    with fresh_db.connect() as conn:
+        columns = conn.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'schema_migrations'::regclass "
+            "AND attnum > 0 AND NOT attisdropped"
+        ).fetchall()
+    assert columns == [("version",)]
+    assert not table_exists(fresh_db, "questions")
 
 
 def test_statement_timeout_directive_overrides_the_default(fresh_db, mig_dir):

@@ -7,8 +7,8 @@ from typing import Any
 
 import psycopg
 
+from releaseops.migrations.trace_records import COMMITTED, LEFT_OPEN, Observation, StatementRecord
 from tests.migration_corpus.corpus import CorpusFile, Expectation
-from tests.migration_corpus.records import COMMITTED, LEFT_OPEN, Observation, StatementRecord
 
 ANY = "*"
 Check = Callable[[Expectation, Sequence[StatementRecord]], str | None]

@@ -15,8 +15,8 @@ from typing import Any, Literal
 import psycopg
 
 from releaseops.dburl import DatabaseUrl
+from releaseops.migrations.trace_records import Observation
 from tests.migration_corpus import observe
-from tests.migration_corpus.records import Observation
 
 CORPUS_DIR = Path(__file__).resolve().parent
 FILES_DIR = CORPUS_DIR / "files"

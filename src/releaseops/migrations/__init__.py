@@ -5,7 +5,7 @@ Files are `migrations/postgres/NNNN_snake_case_name.sql`; see docs/migrations.md
 
 from __future__ import annotations
 
-import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,30 +15,43 @@ import psycopg
 
 from releaseops import dburl
 from releaseops.dburl import DatabaseUrl
-from releaseops.errors import (
-    BaselineRefused,
-    ChecksumMismatch,
-    ConfigurationError,
-    DatabaseAheadOfCode,
-    InvalidMigrationFile,
-    MigrationFileMissing,
-    MigrationsRefused,
-    OutOfOrderMigration,
-)
+from releaseops.errors import BaselineRefused, ConfigurationError, InvalidMigrationFile
+from releaseops.migrations import blockers
 from releaseops.migrations import files as migration_files
 from releaseops.migrations import history as migration_history
 from releaseops.migrations import lock as migration_lock
 from releaseops.migrations.execute import (
+    DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_STATEMENT_TIMEOUT,
     AppliedFile,
     Timeouts,
+    check_duration,
     run_in_transaction,
     run_without_transaction,
 )
-from releaseops.migrations.files import MigrationFile
-from releaseops.migrations.state import MigrationStatus, VersionState, build, status
+from releaseops.migrations.files import DEFAULT_DIR, MigrationFile
+from releaseops.migrations.refusal import refusal
+from releaseops.migrations.retries import (
+    DEFAULT_LOCK_RETRIES,
+    DEFAULT_LOCK_RETRY_DELAY_S,
+    LockRetry,
+    Sleep,
+)
+from releaseops.migrations.state import (
+    MigrationStatus,
+    VersionState,
+    build,
+    refuse_unfinished_restore,
+    status,
+)
 
 __all__ = [
     "DEFAULT_DIR",
+    "DEFAULT_LOCK_RETRIES",
+    "DEFAULT_LOCK_RETRY_DELAY_S",
+    "DEFAULT_LOCK_TIMEOUT",
+    "DEFAULT_LOCK_WAIT_S",
+    "DEFAULT_STATEMENT_TIMEOUT",
     "ApplyReport",
     "AppliedFile",
     "BaselineReport",
@@ -49,21 +62,8 @@ __all__ = [
     "status",
 ]
 
-
-def _default_dir() -> Path:
-    """<repo>/migrations/postgres from a source checkout; else relative to the working directory."""
-    checkout = Path(__file__).resolve().parents[3] / "migrations" / "postgres"
-    return checkout if checkout.is_dir() else Path.cwd() / "migrations" / "postgres"
-
-
-DEFAULT_DIR = _default_dir()
 DEFAULT_LOCK_WAIT_S = 60.0
-# Production-safe: a DDL statement that cannot get its lock within 5 s gives up instead of
-# queueing, because every later query on that table would queue behind it and stall traffic.
-DEFAULT_LOCK_TIMEOUT = "5s"
-DEFAULT_STATEMENT_TIMEOUT = "15min"
 APPLICATION_NAME = "releaseops-migrations"
-_DURATION = re.compile(r"^\d+(?:\.\d+)?\s*(?:ms|s|min|h)?$")
 
 
 @dataclass(frozen=True)
@@ -127,44 +127,6 @@ class BaselineReport:
         return {"version": self.version, "recorded": self.recorded}
 
 
-def _refusal(current: MigrationStatus, *, allow_out_of_order: bool) -> MigrationsRefused | None:
-    checks: list[tuple[list[str], type[MigrationsRefused], str]] = [
-        (
-            current.mismatched,
-            ChecksumMismatch,
-            "Restore the applied text (see the diff in --status) and put the change in a new file",
-        ),
-        (current.missing, MigrationFileMissing, "Restore the deleted file(s) from version control"),
-        (
-            current.future,
-            DatabaseAheadOfCode,
-            "Deploy the code that has these files, or restore the pre-release backup",
-        ),
-    ]
-    if not allow_out_of_order:
-        checks.append(
-            (
-                current.out_of_order,
-                OutOfOrderMigration,
-                "Renumber the file after the newest applied version, or pass --allow-out-of-order",
-            )
-        )
-    for names, kind, remedy in checks:
-        if names:
-            problems = [v.explain() for v in current.versions if v.state != "applied"]
-            problems = [p for p in problems if not p.endswith(" is pending")]
-            return kind(
-                f"refusing to apply migrations: {'; '.join(problems)}. {remedy}",
-                problems=problems,
-            )
-    return None
-
-
-def _check_duration(name: str, value: str) -> None:
-    if not _DURATION.match(value.strip()):
-        raise ConfigurationError(f"{name}={value!r} is not a duration such as 5s, 500ms or 2min")
-
-
 def _to_run(current: MigrationStatus, files: list[MigrationFile]) -> list[MigrationFile]:
     wanted = set(current.pending) | set(current.out_of_order)
     chosen = [f for f in files if f.name in wanted]
@@ -182,7 +144,7 @@ def _dry_run(
 ) -> ApplyReport:
     """What apply() would run, refused the same way; reads only, takes no lock."""
     current = status(db, directory)
-    refused = _refusal(current, allow_out_of_order=allow_out_of_order)
+    refused = refusal(current, allow_out_of_order=allow_out_of_order)
     if refused:
         raise refused
     names = [f.name for f in _to_run(current, files)]
@@ -191,6 +153,15 @@ def _dry_run(
 
 def _connect(db: DatabaseUrl | str) -> psycopg.Connection[Any]:
     return dburl.parse(db).connect(autocommit=True, application_name=APPLICATION_NAME)
+
+
+def _lock_retry(lock_retries: int, lock_retry_delay_s: float, sleep: Sleep) -> LockRetry:
+    if lock_retries < 0 or lock_retry_delay_s < 0:
+        raise ConfigurationError(
+            f"lock_retries={lock_retries} and lock_retry_delay_s={lock_retry_delay_s:g} must not "
+            f"be negative"
+        )
+    return LockRetry(lock_retries, lock_retry_delay_s, sleep, blockers.BlockerWatch())
 
 
 def apply(
@@ -202,37 +173,64 @@ def apply(
     lock_wait_s: float = DEFAULT_LOCK_WAIT_S,
     lock_timeout: str = DEFAULT_LOCK_TIMEOUT,
     statement_timeout: str = DEFAULT_STATEMENT_TIMEOUT,
+    lock_retries: int = DEFAULT_LOCK_RETRIES,
+    lock_retry_delay_s: float = DEFAULT_LOCK_RETRY_DELAY_S,
+    sleep: Sleep = time.sleep,
     progress: Callable[[AppliedFile], None] | None = None,
 ) -> ApplyReport:
     """Apply pending files in version order, each with its schema_migrations row.
 
-    `progress` is called after each file, so a caller can show it before a later file fails.
+    A statement blocked past `lock_timeout` is tried again `lock_retries` times, pausing
+    `lock_retry_delay_s` doubled each time; then LockRetriesExhausted (exit code 13) names the
+    session that held the lock. `progress` is called after each file, so a caller can show it
+    before a later file fails.
     """
-    _check_duration("lock_timeout", lock_timeout)
-    _check_duration("statement_timeout", statement_timeout)
+    check_duration("lock_timeout", lock_timeout)
+    check_duration("statement_timeout", statement_timeout)
+    retry = _lock_retry(lock_retries, lock_retry_delay_s, sleep)
     files = migration_files.discover(directory)
     if dry_run:
         return _dry_run(db, directory, files, allow_out_of_order=allow_out_of_order)
     timeouts = Timeouts(lock_timeout, statement_timeout)
+    target = dburl.parse(db)
+    interval = blockers.interval_for(blockers.seconds(lock_timeout))
     with (
         migration_history.database_errors("applying migrations"),
-        _connect(db) as conn,
+        _connect(target) as conn,
         migration_lock.held(conn, lock_wait_s),
+        blockers.watching(target, conn.info.backend_pid, interval_s=interval) as watch,
     ):
-        migration_history.ensure(conn)
-        # Read the history only once the lock is ours: a runner that waited sees what the
-        # previous one applied and skips it.
-        current = build(files, migration_history.read(conn))
-        refused = _refusal(current, allow_out_of_order=allow_out_of_order)
-        if refused:
-            raise refused
-        done: list[AppliedFile] = []
-        for migration in _to_run(current, files):
-            run = run_in_transaction if migration.transactional else run_without_transaction
-            done.append(run(conn, migration, timeouts))
-            if progress is not None:
-                progress(done[-1])
-        after = build(files, migration_history.read(conn))
+        retry = LockRetry(retry.retries, retry.delay_s, retry.sleep, watch)
+        return _apply_locked(
+            conn, files, timeouts, retry, allow_out_of_order=allow_out_of_order, progress=progress
+        )
+
+
+def _apply_locked(
+    conn: psycopg.Connection[Any],
+    files: list[MigrationFile],
+    timeouts: Timeouts,
+    retry: LockRetry,
+    *,
+    allow_out_of_order: bool,
+    progress: Callable[[AppliedFile], None] | None,
+) -> ApplyReport:
+    """Apply what is pending, holding the runner's lock."""
+    refuse_unfinished_restore(conn, "to migrate it")
+    migration_history.ensure(conn)
+    # Read the history only once the lock is ours: a runner that waited sees what the
+    # previous one applied and skips it.
+    current = build(files, migration_history.read(conn))
+    refused = refusal(current, allow_out_of_order=allow_out_of_order)
+    if refused:
+        raise refused
+    done: list[AppliedFile] = []
+    for migration in _to_run(current, files):
+        run = run_in_transaction if migration.transactional else run_without_transaction
+        done.append(run(conn, migration, timeouts, retry))
+        if progress is not None:
+            progress(done[-1])
+    after = build(files, migration_history.read(conn))
     return ApplyReport(applied=[f.name for f in done], files=done, before=current, after=after)
 
 
@@ -259,6 +257,7 @@ def baseline(
         _connect(db) as conn,
         migration_lock.held(conn, lock_wait_s),
     ):
+        refuse_unfinished_restore(conn, "to baseline it")
         migration_history.ensure(conn)
         rows = migration_history.read(conn)
         if rows:

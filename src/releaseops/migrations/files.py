@@ -11,12 +11,21 @@ from pglast.parser import ParseError, parse_sql
 
 from releaseops.errors import InvalidMigrationFile
 
+
+def _default_dir() -> Path:
+    """<repo>/migrations/postgres from a source checkout; else relative to the working directory."""
+    checkout = Path(__file__).resolve().parents[3] / "migrations" / "postgres"
+    return checkout if checkout.is_dir() else Path.cwd() / "migrations" / "postgres"
+
+
+DEFAULT_DIR = _default_dir()
 # NNNN_snake_case_name.sql: at least four digits, then lower-case words joined by "_".
 NAME_RULE = re.compile(r"^(?P<version>\d{4,})_(?P<slug>[a-z0-9]+(?:_[a-z0-9]+)*)\.sql$")
 NAME_RULE_TEXT = "NNNN_snake_case_name.sql (4+ digits, '_', lower-case letters/digits/'_')"
 DIRECTIVE = re.compile(r"^--\s*releaseops:(?P<name>[a-z-]+)(?:\s+(?P<arg>.*?))?\s*$")
-KNOWN_DIRECTIVES = ("no-transaction", "destructive", "lock-timeout", "statement-timeout")
+KNOWN_DIRECTIVES = ("no-transaction", "destructive", "allow", "lock-timeout", "statement-timeout")
 _TIMEOUT_VALUE = re.compile(r"^\d+(?:\.\d+)?\s*(?:ms|s|min|h)?$")
+_ALLOW_VALUE = re.compile(r"^(?P<rule>[a-z][a-z0-9-]*)\s+(?P<reason>\S.*)$")
 
 
 def normalise(raw: bytes) -> str:
@@ -80,30 +89,68 @@ def header_lines(text: str) -> list[tuple[int, str]]:
     return lines
 
 
+def directive_problem(key: str, arg: str) -> str | None:
+    """What is wrong with directive `key` and its argument, or None when it is well formed."""
+    if key not in KNOWN_DIRECTIVES:
+        return f"unknown directive 'releaseops:{key}'; known: {', '.join(KNOWN_DIRECTIVES)}"
+    if key.endswith("-timeout") and not _TIMEOUT_VALUE.match(arg):
+        return f"releaseops:{key} needs a duration such as 5s or 2min, got {arg!r}"
+    if key == "destructive" and not arg:
+        return (
+            "releaseops:destructive needs a reason, "
+            "e.g. '-- releaseops:destructive column unused since 2024-03'"
+        )
+    if key == "allow" and not _ALLOW_VALUE.match(arg):
+        return (
+            "releaseops:allow needs a rule id and a reason, e.g. "
+            "'-- releaseops:allow index-not-concurrent the table holds 40 rows'"
+        )
+    return None
+
+
 def parse_directives(text: str, name: str = "<text>") -> dict[str, str]:
-    """Directives in the file's header comments: `-- releaseops:NAME [ARGUMENT]`."""
+    """Directives in the file's header comments: `-- releaseops:NAME [ARGUMENT]`.
+
+    `allow` may appear several times; the lint reads each one with `annotations()`, so the
+    returned mapping keeps only the last.
+    """
     found: dict[str, str] = {}
     for number, line in header_lines(text):
         match = DIRECTIVE.match(line)
         if not match:
             continue
         key, arg = match.group("name"), (match.group("arg") or "").strip()
-        if key not in KNOWN_DIRECTIVES:
-            raise InvalidMigrationFile(
-                f"{name} line {number}: unknown directive 'releaseops:{key}'; "
-                f"known: {', '.join(KNOWN_DIRECTIVES)}"
-            )
-        if key.endswith("-timeout") and not _TIMEOUT_VALUE.match(arg):
-            raise InvalidMigrationFile(
-                f"{name} line {number}: releaseops:{key} needs a duration such as 5s or 2min, "
-                f"got {arg!r}"
-            )
-        if key == "destructive" and not arg:
-            raise InvalidMigrationFile(
-                f"{name} line {number}: releaseops:destructive needs a reason, "
-                f"e.g. '-- releaseops:destructive column unused since 2024-03'"
-            )
+        problem = directive_problem(key, arg)
+        if problem is not None:
+            raise InvalidMigrationFile(f"{name} line {number}: {problem}")
         found[key] = arg
+    return found
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A suppression: `-- releaseops:allow <rule> <reason>`, or `destructive` (rule None)."""
+
+    rule: str | None
+    reason: str
+    line: int
+
+
+def suppressions(text: str, start: int = 0, stop: int | None = None) -> list[Annotation]:
+    """The well-formed suppressions among the comment lines of text[start:stop]."""
+    found: list[Annotation] = []
+    first_line = line_of(text, start)
+    for number, raw in enumerate(text[start:stop].split("\n"), start=first_line):
+        match = DIRECTIVE.match(raw.strip())
+        if not match or match.group("name") not in ("allow", "destructive"):
+            continue
+        arg = (match.group("arg") or "").strip()
+        if directive_problem(match.group("name"), arg) is not None:
+            continue
+        if match.group("name") == "destructive":
+            found.append(Annotation(None, arg, number))
+        elif allowed := _ALLOW_VALUE.match(arg):
+            found.append(Annotation(allowed.group("rule"), allowed.group("reason"), number))
     return found
 
 

@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 
 from releaseops.dburl import mask
-from releaseops.errors import MigrationError
+from releaseops.errors import ConnectionLost, ForeignMigrationTable, MigrationError
 
 TABLE = "schema_migrations"
 # The columns the checklist's psql queries and every consumer rely on come first; the rest
@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 """
 OPTIONAL_COLUMNS = ("file_name", "execution_ms", "applied_by", "mode", "content")
 REQUIRED_COLUMNS = ("version", "checksum", "applied_at")
+# SQLSTATEs of a session the server ended: admin_shutdown, crash_shutdown, cannot_connect_now;
+# class 08 is "connection exception". psycopg gives None when the socket just closed.
+_SESSION_ENDED = {"57P01", "57P02", "57P03"}
 
 
 @dataclass(frozen=True)
@@ -63,29 +66,52 @@ def columns(conn: psycopg.Connection[Any]) -> set[str]:
     return {r[0] for r in rows}
 
 
+def is_connection_loss(exc: BaseException, conn: psycopg.Connection[Any] | None = None) -> bool:
+    """True when `exc` (raised while using `conn`) means the connection to the server is gone."""
+    if conn is not None and conn.closed and isinstance(exc, psycopg.Error):
+        return True
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in _SESSION_ENDED
+
+
 @contextmanager
 def database_errors(action: str) -> Iterator[None]:
-    """Turn a stray psycopg error into a MigrationError naming `action`, password masked."""
+    """Turn a stray psycopg error into a MigrationError naming `action`, password masked.
+
+    A connection that broke becomes ConnectionLost (exit code 3), not a migration error.
+    """
     try:
         yield
     except psycopg.Error as exc:
         message = mask(str(exc).strip()) or type(exc).__name__
+        if is_connection_loss(exc):
+            raise ConnectionLost.during(f"{action}: {message}") from exc
         raise MigrationError(f"{action} failed: {message} [SQLSTATE {exc.sqlstate}]") from exc
 
 
+def refuse_foreign(conn: psycopg.Connection[Any]) -> None:
+    """Refuse a schema_migrations that another tool made (it lacks our required columns)."""
+    if not exists(conn):
+        return
+    have = columns(conn)
+    missing = [c for c in REQUIRED_COLUMNS if c not in have]
+    if missing:
+        raise ForeignMigrationTable.found(sorted(have), missing)
+
+
 def ensure(conn: psycopg.Connection[Any]) -> None:
-    """Create the table on first run; add forensics columns an older table lacks."""
+    """Create the table on first run; add forensics columns an older table lacks.
+
+    A table made by another tool (dbmate's has only `version`) is refused, never changed.
+    """
+    refuse_foreign(conn)
     have = columns(conn) if exists(conn) else set()
     if all(c in have for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)):
         return  # nothing to write, so a rerun also works on a read-only database
     conn.execute(CREATE_TABLE)
     have = columns(conn)
-    missing = [c for c in REQUIRED_COLUMNS if c not in have]
-    if missing:
-        raise MigrationError(
-            f"{TABLE} exists but lacks column(s) {', '.join(missing)}; it was made by another "
-            f"tool. Rename it, then adopt the database with --baseline VERSION"
-        )
     extra = {
         "file_name": "text",
         "execution_ms": "integer",
@@ -103,9 +129,13 @@ def ensure(conn: psycopg.Connection[Any]) -> None:
 
 
 def read(conn: psycopg.Connection[Any]) -> dict[str, AppliedRow]:
-    """Every recorded version (empty when the table does not exist yet); never writes."""
+    """Every recorded version (empty when the table does not exist yet); never writes.
+
+    A table made by another tool raises ForeignMigrationTable (one line, exit code 11).
+    """
     if not exists(conn):
         return {}
+    refuse_foreign(conn)
     have = columns(conn)
     wanted = [c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in have]
     query = sql.SQL("SELECT {} FROM {}").format(

@@ -1,4 +1,4 @@
-"""What one parsed statement means for a release: destructive, needs no transaction, tables."""
+"""The split-unit rule's view of a statement: which columns it changes, indexes or constrains."""
 
 from __future__ import annotations
 
@@ -9,21 +9,6 @@ from pglast import ast
 from pglast.enums import AlterTableType, ObjectType
 from pglast.visitors import Visitor
 
-# Dropping these loses data or breaks the running release's queries.
-DESTRUCTIVE_DROPS = {
-    ObjectType.OBJECT_TABLE: "DROP TABLE",
-    ObjectType.OBJECT_SCHEMA: "DROP SCHEMA",
-    ObjectType.OBJECT_VIEW: "DROP VIEW",
-    ObjectType.OBJECT_MATVIEW: "DROP MATERIALIZED VIEW",
-    ObjectType.OBJECT_SEQUENCE: "DROP SEQUENCE",
-    ObjectType.OBJECT_TYPE: "DROP TYPE",
-    ObjectType.OBJECT_DOMAIN: "DROP DOMAIN",
-    ObjectType.OBJECT_EXTENSION: "DROP EXTENSION",
-}
-DESTRUCTIVE_ALTERS = {
-    AlterTableType.AT_DropColumn: "DROP COLUMN",
-    AlterTableType.AT_AlterColumnType: "column type change (ALTER COLUMN ... TYPE)",
-}
 # ALTER TABLE subcommands that are index/constraint work rather than a change of the columns.
 INDEX_OR_CONSTRAINT_CMDS = {
     AlterTableType.AT_AddConstraint,
@@ -34,72 +19,9 @@ INDEX_OR_CONSTRAINT_CMDS = {
 }
 
 
-def _names(objects: Any) -> str:
-    parts = []
-    for obj in objects or ():
-        items = obj if isinstance(obj, tuple) else (obj,)
-        parts.append(".".join(str(getattr(i, "sval", i)) for i in items))
-    return ", ".join(parts)
-
-
 def table_name(relation: ast.RangeVar | None) -> str:
     """The bare table name of a RangeVar (cross-file rules match on it), `?` when absent."""
     return str(relation.relname) if relation is not None and relation.relname else "?"
-
-
-def _relname(relation: ast.RangeVar | None) -> str:
-    bare = table_name(relation)
-    schema = relation.schemaname if relation is not None else None
-    return f"{schema}.{bare}" if schema else bare
-
-
-def destructive_reason(node: ast.Node | None) -> str | None:
-    """Why `node` is destructive (e.g. `DROP TABLE questions`), or None."""
-    if isinstance(node, ast.DropStmt):
-        if node.removeType in DESTRUCTIVE_DROPS:
-            return f"{DESTRUCTIVE_DROPS[node.removeType]} {_names(node.objects)}"
-        if node.removeType == ObjectType.OBJECT_INDEX and not node.concurrent:
-            return (
-                f"DROP INDEX {_names(node.objects)} without CONCURRENTLY locks its table "
-                f"against reads and writes"
-            )
-    if isinstance(node, ast.TruncateStmt):
-        return f"TRUNCATE {', '.join(_relname(r) for r in node.relations or ())}"
-    if isinstance(node, ast.AlterTableStmt):
-        for cmd in node.cmds or ():
-            if isinstance(cmd, ast.AlterTableCmd) and cmd.subtype in DESTRUCTIVE_ALTERS:
-                what = DESTRUCTIVE_ALTERS[cmd.subtype]
-                return f"{what} {_relname(node.relation)}.{cmd.name}"
-    if isinstance(node, ast.RenameStmt) and node.renameType in (
-        ObjectType.OBJECT_TABLE,
-        ObjectType.OBJECT_COLUMN,
-    ):
-        old = (
-            f"{_relname(node.relation)}.{node.subname}" if node.subname else _relname(node.relation)
-        )
-        return f"RENAME {old} to {node.newname} breaks the release still running"
-    if isinstance(node, ast.DeleteStmt) and node.whereClause is None:
-        return f"DELETE FROM {_relname(node.relation)} without WHERE"
-    if isinstance(node, ast.UpdateStmt) and node.whereClause is None:
-        return f"UPDATE {_relname(node.relation)} without WHERE"
-    return None
-
-
-def needs_no_transaction(node: ast.Node | None) -> str | None:
-    """The statement kind when PostgreSQL refuses it inside a transaction block, else None."""
-    if isinstance(node, ast.IndexStmt) and node.concurrent:
-        return "CREATE INDEX CONCURRENTLY"
-    if isinstance(node, ast.DropStmt) and node.concurrent:
-        return "DROP INDEX CONCURRENTLY"
-    if isinstance(node, ast.ReindexStmt) and any(
-        getattr(p, "defname", "") == "concurrently" for p in node.params or ()
-    ):
-        return "REINDEX CONCURRENTLY"
-    if isinstance(node, ast.VacuumStmt) and node.is_vacuumcmd:
-        return "VACUUM"
-    if isinstance(node, ast.CreatedbStmt | ast.DropdbStmt):
-        return "CREATE/DROP DATABASE"
-    return None
 
 
 class _ColumnNames(Visitor):

@@ -7,12 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import psycopg
+
 from releaseops import dburl
 from releaseops.dburl import DatabaseUrl
+from releaseops.errors import RestoreUnfinished
 from releaseops.migrations import files as migration_files
 from releaseops.migrations import history as migration_history
 from releaseops.migrations.files import MigrationFile, version_key
 from releaseops.migrations.history import AppliedRow
+from releaseops.pg import restoremark
 
 State = Literal["applied", "pending", "mismatch", "missing", "future", "out_of_order"]
 STATES: tuple[State, ...] = ("applied", "pending", "mismatch", "missing", "future", "out_of_order")
@@ -258,10 +262,19 @@ def status(db: DatabaseUrl | str, directory: Path) -> MigrationStatus:
     return build(files, rows, table_exists=table_exists)
 
 
+def refuse_unfinished_restore(conn: psycopg.Connection[Any], what: str) -> None:
+    """RestoreUnfinished when a restore that did not finish marked this database."""
+    found = restoremark.read(conn)
+    if found is not None:
+        raise RestoreUnfinished.refusing(conn.info.dbname, found.describe(), what)
+
+
 def _read(db: DatabaseUrl) -> tuple[dict[str, AppliedRow], bool]:
     with db.connect(autocommit=True) as conn:
         conn.read_only = True
         with conn.transaction():
+            # A half restored schema_migrations would report a state that is not the schema's.
+            refuse_unfinished_restore(conn, "to report its migration state")
             table_exists = migration_history.exists(conn)
             rows = migration_history.read(conn)
     return rows, table_exists

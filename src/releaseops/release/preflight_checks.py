@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from releaseops import pg
+from releaseops.backup import restore
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import ReleaseOpsError, ToolVersionTooOld
 from releaseops.migrations import lint
 from releaseops.migrations import state as migration_state
+from releaseops.migrations.catalog import Catalog
 
 Status = Literal["PASS", "WARN", "FAIL"]
 # psql talks to newer servers fine for plain SQL; pg_dump/pg_restore must be at least the server.
@@ -78,16 +80,52 @@ def server(db: DatabaseUrl) -> tuple[CheckResult, int | None, int | None]:
     return CheckResult("database", "PASS", reason, details), major, size
 
 
-def migrations_lint(directory: Path, pending: list[str] | None) -> CheckResult:
-    """Migration files pass the lint (names, parse, destructive statements, migration units)."""
-    report = lint.lint(directory, pending=pending)
+def unfinished_restore(db: DatabaseUrl) -> CheckResult:
+    """No restore into the database was left unfinished (the mark only a finished one removes)."""
+    try:
+        found = restore.unfinished(db)
+    except ReleaseOpsError as exc:
+        return CheckResult("restore state", "FAIL", str(exc))
+    if found is None:
+        return CheckResult("restore state", "PASS", "no unfinished restore is marked")
+    reason = (
+        f"database {db.dbname!r} may be partly restored: {found}; run that restore again "
+        f"until it finishes (restore_postgres.py --confirm-db {db.dbname}), which removes the mark"
+    )
+    return CheckResult("restore state", "FAIL", reason, {"unfinished": found})
+
+
+LINT_FAILURES_SHOWN = 5
+
+
+def migrations_lint(
+    directory: Path,
+    pending: list[str] | None,
+    *,
+    catalog: Catalog | None = None,
+    server_major: int | None = None,
+) -> CheckResult:
+    """Migration files pass the lint (names, parse, lock and data hazards, migration units).
+
+    FAIL on any failing finding; WARN on warnings only. Advice and annotated (allowed)
+    findings stay in the details and do not change the status. `catalog` (a snapshot of the
+    target, `releaseops.migrations.catalog.snapshot`) and `server_major` make the lint exact.
+    """
+    report = lint.lint(directory, pending=pending, catalog=catalog, server_major=server_major)
     details = report.as_dict()
-    fails, warns = len(report.failures()), len(report.findings) - len(report.failures())
-    scope = "" if pending is not None else " (migration-unit rule needs --db)"
-    reason = f"{len(report.files)} file(s) in {directory}: {fails} FAIL, {warns} WARN{scope}"
-    if fails:
-        reason += "; first: " + report.failures()[0].line_text()
-    status: Status = "FAIL" if fails else "WARN" if warns else "PASS"
+    failures, warns = report.failures(), len(report.warnings())
+    scope = (
+        ""
+        if pending is not None
+        else " (without --db every file is linted and the migration-unit rule is skipped)"
+    )
+    reason = f"{len(report.files)} file(s) in {directory}: {len(failures)} FAIL, {warns} WARN"
+    reason += scope
+    if failures:
+        shown = [f.line_text() for f in failures[:LINT_FAILURES_SHOWN]]
+        more = len(failures) - len(shown)
+        reason += "; " + "; ".join(shown) + (f"; and {more} more" if more else "")
+    status: Status = "FAIL" if failures else "WARN" if warns else "PASS"
     return CheckResult("migrations lint", status, reason, details)
 
 

@@ -1,37 +1,14 @@
-"""What the observer records: statements, the relations they touch, locks, and the outcome."""
+"""What the tracer records per statement: relations, locks, rewrites, scans, and the outcome."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pglast.parser import parse_sql
-
 TABLE_KINDS = frozenset({"r", "p", "m"})
 COMMITTED = "committed"
 FAILED = "rolled back after an error"
 LEFT_OPEN = "left open for inspection, then rolled back"
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One statement of a migration and the 1-based line its first token is on."""
-
-    sql: str
-    line: int
-
-
-def split(text: str) -> list[Statement]:
-    """Split `text` into statements with PostgreSQL's own parser (pglast)."""
-    statements = []
-    for raw in parse_sql(text):
-        start = raw.stmt_location or 0
-        chunk = text[start : start + raw.stmt_len] if raw.stmt_len else text[start:]
-        body = chunk.strip()
-        if body:
-            offset = start + len(chunk) - len(chunk.lstrip())
-            statements.append(Statement(body, text.count("\n", 0, offset) + 1))
-    return statements
 
 
 @dataclass(frozen=True)
@@ -72,7 +49,7 @@ class StatementRecord:
     or that are gone; `scans` counts sequential scans per pre-existing table. `rowcount` is -1
     when the statement reports none; `sqlstate` and `error` are set when it failed. `locks`,
     `acquired` and `scans` are `None` when they could not be read: after a failure, and for a
-    statement run in autocommit.
+    statement run in autocommit. `started` is the `time.monotonic()` at which it was sent.
     """
 
     index: int
@@ -81,6 +58,7 @@ class StatementRecord:
     in_transaction: bool
     rowcount: int
     duration_ms: float
+    started: float
     notices: tuple[str, ...]
     sqlstate: str | None
     error: str | None
