@@ -9,6 +9,7 @@ re-exported here. Field by field documentation: docs/release-record.md.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from datetime import date, datetime, time
@@ -23,12 +24,14 @@ from releaseops.release.record_model import (
     PLACEHOLDERS,
     ROLLBACK_FIELDS,
     ROLLOUT_FIELDS,
+    SLO_FIELDS,
     TABLES,
     TOP_FIELDS,
     WAIVER_FIELDS,
     ReleaseRecord,
     Rollback,
     Rollout,
+    Slo,
     Waiver,
     active_waivers,
     is_placeholder,
@@ -43,6 +46,7 @@ __all__ = [
     "ReleaseRecord",
     "Rollback",
     "Rollout",
+    "Slo",
     "Waiver",
     "active_waivers",
     "is_placeholder",
@@ -101,6 +105,7 @@ def _build(path: Path, raw: dict[str, Any]) -> ReleaseRecord:
     rollout = _rollout(raw, problems)
     rollback = _rollback(raw, problems)
     waivers = _waivers(raw, problems)
+    slo = _slo(raw, problems)
     if problems:
         raise ReleaseRecordInvalid(
             f"release record {path} is invalid: {'; '.join(problems)}. "
@@ -119,6 +124,7 @@ def _build(path: Path, raw: dict[str, Any]) -> ReleaseRecord:
         rollout=rollout,
         rollback=rollback,
         waivers=waivers,
+        slo=slo,
     )
 
 
@@ -160,8 +166,15 @@ def _type_problem(name: str, value: Any, kind: type) -> str | None:
             stamp = value.isoformat()
             return f"{name} is {stamp} without a timezone; add one (e.g. {stamp}Z for UTC)"
         return None
+    if kind is float and type(value) in (int, float):
+        return None
     if type(value) is not kind:
-        expected = {bool: "a boolean (true or false)", str: "a string"}[kind]
+        expected = {
+            bool: "a boolean (true or false)",
+            str: "a string",
+            int: "an integer",
+            float: "a number",
+        }[kind]
         return f"{name} must be {expected}, got {_shown(value)}"
     return None
 
@@ -237,3 +250,24 @@ def _waivers(raw: dict[str, Any], out: list[str]) -> list[Waiver]:
         if len(out) == before:
             waivers.append(Waiver(**good))
     return waivers
+
+
+def _slo(raw: dict[str, Any], out: list[str]) -> Slo | None:
+    """The optional [slo] table as an Slo; absent keys keep their defaults."""
+    table = _table(raw, "slo", out)
+    if table is None:
+        return None
+    before = len(out)
+    _unknown(table, tuple(SLO_FIELDS), "slo.", out)
+    types = {name: kind for name, (kind, *_) in SLO_FIELDS.items()}
+    good = _fields(table, types, "slo.", out)
+    for name, value in good.items():
+        kind, low, high, inclusive = SLO_FIELDS[name]
+        inside = low <= value <= high if inclusive else low < value < high
+        if not (math.isfinite(value) and inside):
+            bounds = f"[{low:g}, {high:g}]" if inclusive else f"({low:g}, {high:g})"
+            out.append(f"slo.{name} must lie in {bounds}, got {value!r}")
+    if len(out) > before:
+        return None
+    values: dict[str, Any] = {k: float(v) if types[k] is float else v for k, v in good.items()}
+    return Slo(**values)

@@ -23,7 +23,7 @@ TOP_FIELDS = {
     "environment": str,
     "staging_verified_at": datetime,
 }
-TABLES = ("rollout", "rollback", "waiver")
+TABLES = ("rollout", "rollback", "waiver", "slo")
 ROLLOUT_FIELDS = {"db_read_only": bool, "ai_auto_apply": bool, "retrieval_mode": str}
 ROLLBACK_FIELDS = {
     "trigger": str,
@@ -33,6 +33,18 @@ ROLLBACK_FIELDS = {
     "backup_sha256": str,
 }
 WAIVER_FIELDS = {"check": str, "justification": str, "approved_by": str, "expires": datetime}
+# [slo]: field -> (type, lowest, highest, whether the bounds themselves are allowed).
+SLO_FIELDS: dict[str, tuple[type, float, float, bool]] = {
+    "error_rate_budget": (float, 0.0, 1.0, False),
+    "latency_budget_ms": (float, 0.0, float("inf"), True),
+    "latency_budget_ratio": (float, 0.0, float("inf"), True),
+    "min_requests": (int, 1, float("inf"), True),
+    "confidence": (float, 0.5, 1.0, False),
+    "min_effect": (float, 0.5, 1.0, True),
+    "baseline_minutes": (float, 0.0, float("inf"), False),
+    "traffic_requests": (int, 0, float("inf"), True),
+    "traffic_seconds": (float, 0.0, float("inf"), True),
+}
 _ROLLOUT_ENV = {"db_read_only": "DB_READ_ONLY", "ai_auto_apply": "AI_AUTO_APPLY"}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
@@ -122,6 +134,25 @@ class Rollback:
 
 
 @dataclass(frozen=True)
+class Slo:
+    """The SLO gate's budgets and minimum counts (the optional [slo] table; docs/slo.md)."""
+
+    error_rate_budget: float = 0.01
+    latency_budget_ms: float = 50.0
+    latency_budget_ratio: float = 0.5
+    min_requests: int = 50
+    confidence: float = 0.99
+    min_effect: float = 0.64
+    baseline_minutes: float = 60.0
+    traffic_requests: int = 800
+    traffic_seconds: float = 60.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Every setting, defaults included."""
+        return {name: getattr(self, name) for name in SLO_FIELDS}
+
+
+@dataclass(frozen=True)
 class ReleaseRecord:
     """A loaded, validated release record."""
 
@@ -135,6 +166,12 @@ class ReleaseRecord:
     rollout: Rollout | None
     rollback: Rollback | None
     waivers: list[Waiver]
+    slo: Slo | None = None
+
+    @property
+    def slo_budget(self) -> Slo:
+        """The [slo] table, or its defaults when the record has none."""
+        return self.slo if self.slo is not None else Slo()
 
     def missing_owners(self) -> list[str]:
         """Names of the owner/channel fields that are empty or placeholders ("TBD", "<...>")."""
@@ -168,6 +205,8 @@ class ReleaseRecord:
             }
         if self.waivers:
             data["waiver"] = [{key: getattr(w, key) for key in WAIVER_FIELDS} for w in self.waivers]
+        if self.slo is not None:
+            data["slo"] = self.slo.as_dict()
         return data
 
     def as_dict(self) -> dict[str, Any]:
@@ -176,6 +215,7 @@ class ReleaseRecord:
         data: dict[str, Any] = {"path": str(self.path)}
         data.update({name: toml.get(name) for name in (*TOP_FIELDS, "rollout", "rollback")})
         data["waivers"] = toml.get("waiver", [])
+        data["slo"] = self.slo_budget.as_dict()
         return data
 
 

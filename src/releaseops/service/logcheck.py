@@ -1,208 +1,117 @@
-"""The HTTP request log standard (checklist section 0): read a log, check every line, find requests.
+"""The HTTP request log standard (checklist section 0), as the checks ask about it.
 
 A request line is one JSON object with `request_id`, `route`, `status`, `latency` and
-`error_code`; a line with an `event` key is an operational event (startup, migration check) and
-only has to be a JSON object. Every problem is reported in plain words with its line number;
-no line, however broken (binary, huge, not UTF-8), raises. Reading the log (`read_source`) lives
-in `logsource` and is re-exported here.
+`error_code`. Which lines are request lines, and every defect kind, is logline's business; the
+one-pass engine is logscan's. This module gives the checks their answers: `check_source` (the
+format report and the migration trouble of a whole log, in one pass), `find_request`, and the
+startup `migration_checks`. Reading the log lives in `logsource` and is re-exported here.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from releaseops.dburl import mask
+import orjson
+
+from releaseops.service import logscan
+from releaseops.service.logline import FORMAT_KINDS, MAX_LINE_BYTES, REQUIRED_FIELDS, excerpt
+from releaseops.service.logmigration import is_clean_state
+from releaseops.service.logscan import Defect, Observer, ScanReport
+from releaseops.service.logsource import open_source
 from releaseops.service.logsource import read_source as read_source
 
-REQUIRED_FIELDS = ("request_id", "route", "status", "latency", "error_code")
-# A request log line is a short JSON object; anything this long is not one, and parsing a
-# multi-megabyte line only to reject it would waste the check's time.
-MAX_LINE_CHARS = 1_000_000
-EXPLAIN_LIMIT = 10
-EXCERPT_CHARS = 200
+__all__ = [
+    "MAX_LINE_CHARS",
+    "REQUIRED_FIELDS",
+    "LogLine",
+    "LogReport",
+    "check",
+    "check_source",
+    "excerpt",
+    "find_request",
+    "is_clean_state",
+    "migration_checks",
+    "migration_errors",
+    "read_source",
+]
 
-_HTTP_FALLBACK = re.compile(r"^HTTP_(\d+)$")
-_CLEAN_STATES = {"clean", "ok"}
-_ERROR_LEVELS = {"ERROR", "CRITICAL", "FATAL"}
-_MISMATCH_TEXT = re.compile(r"mismatch|checksum|schema_migrations.*(?:error|mismatch)", re.I)
-# Level markers in plain-text lines: "ERROR" as an uppercase word (logging's %(levelname)s,
-# gunicorn's "[ERROR]") or a logfmt-style "level=error". A lowercase "error" in prose is not one.
-_TEXT_LEVEL_UPPER = re.compile(r"\b(?:ERROR|CRITICAL|FATAL)\b")
-_TEXT_LEVEL_KV = re.compile(r"\blevel(?:name)?\s*[=:]\s*\"?(?:error|critical|fatal)\b", re.I)
-_TEXT_STATE = re.compile(r"\bmigration_check\b.*?\bstate\s*[=:]\s*\"?([A-Za-z_-]+)", re.I)
-_LEVEL_KEYS = ("level", "levelname", "severity", "log.level")
-_MESSAGE_KEYS = ("message", "msg", "text", "error", "detail")
+MAX_LINE_CHARS = MAX_LINE_BYTES
+EXPLAIN_LIMIT = 10
 
 
 @dataclass(frozen=True)
 class LogLine:
-    """One non-blank log line: its 1-based number, text, parsed object and problems."""
+    """One log line: its 1-based number, text, parsed object and problems."""
 
     number: int
     raw: str
     data: dict[str, Any] | None
     problems: list[str] = field(default_factory=list)
 
-    @property
-    def is_event(self) -> bool:
-        """True for an operational event (a JSON object with an `event` key)."""
-        return self.data is not None and "event" in self.data
-
-    @property
-    def is_request(self) -> bool:
-        """True for a JSON object that is not an event, i.e. that must be a request line."""
-        return self.data is not None and "event" not in self.data
-
     def excerpt(self) -> str:
         """The line shortened and escaped for a report (never raises on odd characters)."""
         return excerpt(self.raw)
 
 
-def excerpt(raw: str, limit: int = EXCERPT_CHARS) -> str:
-    """`raw` cut to `limit` characters, passwords masked, undecodable bytes shown as escapes."""
-    cut = raw if len(raw) <= limit else raw[:limit] + f"... ({len(raw)} chars)"
-    return mask(cut.encode("utf-8", errors="backslashreplace").decode("utf-8"))
-
-
-def parse(lines: Iterable[str]) -> list[LogLine]:
-    """Parse each non-blank line and list its problems against the request log standard."""
-    parsed = []
-    for number, raw in enumerate(lines, start=1):
-        if raw.strip():
-            parsed.append(_parse_line(number, raw))
-    return parsed
-
-
-def _load_object(number: int, raw: str) -> tuple[dict[str, Any] | None, str | None]:
-    if len(raw) > MAX_LINE_CHARS:
-        return None, f"line {number}: {len(raw)} characters long, not a request log line"
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
-        return None, f"line {number}: not JSON: {reason}: {excerpt(raw, 80)}"
-    if not isinstance(data, dict):
-        kind = _kind(data)
-        return None, f"line {number}: a JSON {kind}, not a JSON object: {excerpt(raw, 80)}"
-    return data, None
-
-
-def _parse_line(number: int, raw: str) -> LogLine:
-    data, problem = _load_object(number, raw)
-    if data is None:
-        return LogLine(number, raw, None, [problem or f"line {number}: unreadable"])
-    if "event" in data:
-        return LogLine(number, raw, data, [])
-    return LogLine(number, raw, data, [f"line {number}: {p}" for p in request_problems(data)])
-
-
-def request_problems(data: dict[str, Any]) -> list[str]:
-    """What `data` lacks to be a conforming request line, in plain words (empty when fine)."""
-    problems = [f"missing field {name!r}" for name in REQUIRED_FIELDS if name not in data]
-    request_id, route = data.get("request_id"), data.get("route")
-    if "request_id" in data and not (isinstance(request_id, str) and request_id.strip()):
-        problems.append(f"request_id must be a non-empty string, got {_shown(request_id)}")
-    if "route" in data and not (isinstance(route, str) and route.startswith("/")):
-        problems.append(
-            f"route must be a path or Flask rule starting with '/', got {_shown(route)}"
-        )
-    status = data.get("status")
-    status_ok = type(status) is int and 100 <= status <= 599
-    if "status" in data and not status_ok:
-        problems.append(f"status must be an integer HTTP status 100-599, got {_shown(status)}")
-    latency = data.get("latency")
-    if "latency" in data and not _is_latency(latency):
-        problems.append(f"latency must be a number of milliseconds >= 0, got {_shown(latency)}")
-    if "error_code" in data and type(status) is int and status_ok:
-        problems.extend(_error_code_problems(data["error_code"], status))
-    return problems
-
-
-def _is_latency(value: Any) -> bool:
-    return type(value) in (int, float) and math.isfinite(value) and value >= 0
-
-
-def _error_code_problems(code: Any, status: int) -> list[str]:
-    if status < 400:
-        if code is None:
-            return []
-        return [f"error_code is {_shown(code)} but status {status} is a success (expected null)"]
-    if code is None:
-        return [f"error_code is null but status is {status}"]
-    if not isinstance(code, str) or not code.strip():
-        return [f"error_code must be a non-empty string for status {status}, got {_shown(code)}"]
-    fallback = _HTTP_FALLBACK.match(code)
-    if fallback and int(fallback.group(1)) != status:
-        return [f"error_code {code!r} does not match status {status} (expected 'HTTP_{status}')"]
-    return []
-
-
-def _kind(value: Any) -> str:
-    kinds: dict[type, str] = {
-        bool: "boolean",
-        str: "string",
-        int: "integer",
-        float: "number",
-        list: "array",
-        dict: "object",
-        type(None): "null",
-    }
-    return kinds.get(type(value), type(value).__name__)
-
-
-def _shown(value: Any) -> str:
-    kind = _kind(value)
-    text = json.dumps(value, ensure_ascii=True, default=str)
-    return f"{excerpt(text, 60)} ({kind})"
-
-
 @dataclass(frozen=True)
 class LogReport:
-    """A checked log: each non-blank line is in exactly one of the three lists."""
+    """A checked log: line counts, the format defects found, and the migration trouble."""
 
-    request_lines: list[LogLine]
-    event_lines: list[LogLine]
-    bad_lines: list[LogLine]
+    scan: ScanReport
 
     @property
     def total(self) -> int:
-        """Number of non-blank lines checked."""
-        return len(self.request_lines) + len(self.event_lines) + len(self.bad_lines)
+        """Number of lines read."""
+        return self.scan.lines
+
+    @property
+    def format_defects(self) -> list[Defect]:
+        """The kept defects against the log standard, in line order."""
+        return self.scan.format_defects
+
+    @property
+    def format_defect_count(self) -> int:
+        """Every defect against the log standard, kept or not."""
+        return sum(self.scan.counts[k] for k in FORMAT_KINDS)
+
+    @property
+    def migration_errors(self) -> list[Defect]:
+        """The kept lines reporting migration trouble (a No-Go condition)."""
+        return self.scan.migration_defects
 
     @property
     def problems(self) -> list[str]:
-        """Every problem, in line order."""
-        return [problem for line in self.bad_lines for problem in line.problems]
+        """Every kept format defect as `line N: detail`, in line order."""
+        return [d.text() for d in self.format_defects]
 
     @property
     def is_clean(self) -> bool:
-        """No bad line, and at least one request line (an empty log proves nothing)."""
-        return not self.bad_lines and bool(self.request_lines)
+        """No format defect, and at least one request line (an empty log proves nothing)."""
+        return self.format_defect_count == 0 and self.scan.request_lines > 0
 
     def summary(self) -> str:
         """One line of counts."""
+        s = self.scan
         return (
-            f"{self.total} lines: {len(self.request_lines)} request lines, "
-            f"{len(self.event_lines)} events, {len(self.bad_lines)} bad lines"
+            f"{s.lines} lines: {s.request_lines} request lines, {s.event_lines} events, "
+            f"{s.bad_lines} bad lines"
         )
 
     def explain(self) -> str:
         """The counts, then the first problems in plain words, and what to do."""
-        if not self.request_lines and not self.bad_lines:
+        if not self.scan.request_lines and not self.format_defect_count:
             return (
                 f"{self.summary()}; no request line found: check that API_LOG_SOURCE reads the "
                 f"API's request log and that requests were sent before reading it"
             )
-        if not self.bad_lines:
+        if not self.format_defect_count:
             return f"{self.summary()}; every request line follows the log standard"
-        problems = self.problems
-        shown = problems[:EXPLAIN_LIMIT]
-        more = len(problems) - len(shown)
+        shown = self.problems[:EXPLAIN_LIMIT]
+        more = self.format_defect_count - len(shown)
         lines = [f"{self.summary()}; problems:", *shown]
         if more:
             lines.append(f"... and {more} more problems")
@@ -213,88 +122,116 @@ class LogReport:
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
-        """Counts, the first problems and an excerpt of the bad lines, for the evidence."""
+        """Counts, the first problems and excerpts of the bad lines, for the evidence."""
+        s = self.scan
+        bad = {d.line: d.excerpt for d in self.format_defects}
         return {
-            "lines": self.total,
-            "request_lines": len(self.request_lines),
-            "event_lines": len(self.event_lines),
-            "bad_lines": len(self.bad_lines),
+            "lines": s.lines,
+            "request_lines": s.request_lines,
+            "event_lines": s.event_lines,
+            "bad_lines": s.bad_lines,
             "clean": self.is_clean,
+            "defect_counts": {k: s.counts[k] for k in FORMAT_KINDS if s.counts[k]},
             "problems": self.problems[:EXPLAIN_LIMIT],
-            "excerpt": [f"{line.number}: {line.excerpt()}" for line in self.bad_lines[:5]],
+            "excerpt": [f"{n}: {text}" for n, text in list(bad.items())[:5]],
         }
 
 
-def check(lines: Iterable[str]) -> LogReport:
-    """Check every line: events need only be JSON objects, all others must be request lines."""
-    requests_, events, bad = [], [], []
-    for line in parse(lines):
-        if line.problems:
-            bad.append(line)
-        elif line.is_event:
-            events.append(line)
-        else:
-            requests_.append(line)
-    return LogReport(requests_, events, bad)
+def _encoded(lines: Iterable[str]) -> Iterator[bytes]:
+    for line in lines:
+        try:
+            yield line.encode("utf-8", errors="surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate in the text itself
+            yield line.encode("utf-8", errors="surrogatepass")
 
 
-def migration_checks(lines: Iterable[str]) -> list[LogLine]:
-    """The service's startup `migration_check` events, oldest first."""
-    return [ln for ln in parse(lines) if ln.data and ln.data.get("event") == "migration_check"]
+class RecentRequests:
+    """An observer counting conforming request lines written at or after `since`.
+
+    A log with no request line since the service (re)started proves nothing about that
+    service: it may be rotated, empty, or another process's. The checks need one.
+    """
+
+    def __init__(self, since: datetime) -> None:
+        self.since = since
+        self.count = 0
+
+    def __call__(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        """Count the batch's request lines whose `timestamp` is not older than `since`."""
+        for _, data in batch:
+            stamp = data.get("timestamp")
+            try:
+                when = datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+            except ValueError:
+                continue
+            if when is not None and when.tzinfo is not None and when >= self.since:
+                self.count += 1
+
+    def not_verified(self) -> str | None:
+        """Why the log cannot speak for the running service, or None."""
+        if self.count:
+            return None
+        return (
+            f"not verified: no request line in the log since the service started at "
+            f"{self.since.isoformat()}: the log is empty, rotated, or not this service's"
+        )
 
 
-def is_clean_state(state: object) -> bool:
-    """True for a migration_check state that reports nothing wrong."""
-    return str(state).lower() in _CLEAN_STATES
+def check(lines: Iterable[str], observers: Iterable[Observer] = ()) -> LogReport:
+    """Check every line of an in-memory log (text lines, as read_source returns them)."""
+    return LogReport(logscan.scan(logscan.blocks_of(_encoded(lines)), observers))
 
 
-def find_request(lines: Iterable[str], request_id: str) -> list[dict[str, Any]]:
-    """The request lines (JSON objects without `event`) whose request_id is `request_id`."""
-    return [
-        line.data
-        for line in parse(lines)
-        if line.data is not None and line.is_request and line.data.get("request_id") == request_id
-    ]
+def check_source(
+    source: str,
+    *,
+    cwd: Path | None = None,
+    observers: Iterable[Observer] = (),
+    timeout: float = 30,
+) -> LogReport:
+    """Check the whole log of API_LOG_SOURCE in one streaming pass (constant memory)."""
+    with open_source(source, cwd=cwd, timeout=timeout) as stream:
+        return LogReport(logscan.scan(logscan.iter_blocks(stream), observers))
 
 
 def migration_errors(lines: Iterable[str]) -> list[LogLine]:
     """Lines reporting a migration mismatch, version or checksum problem; `problems` says why."""
+    texts = list(lines)
+    found = check(texts).migration_errors
+    return [LogLine(d.line, texts[d.line - 1], None, [d.text()]) for d in found]
+
+
+def migration_checks(lines: Iterable[str]) -> list[LogLine]:
+    """The service's startup `migration_check` events, oldest first."""
     found = []
     for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
+        if "migration_check" not in raw:
             continue
-        data, _ = _load_object(number, raw)
-        reason = _json_migration_error(data) if data is not None else _text_migration_error(raw)
-        if reason:
-            found.append(LogLine(number, raw, data, [f"line {number}: {reason}"]))
+        data = _object(raw)
+        if data is not None and data.get("event") == "migration_check":
+            found.append(LogLine(number, raw, data))
     return found
 
 
-def _json_migration_error(data: dict[str, Any]) -> str | None:
-    level = next((str(data[k]).upper() for k in _LEVEL_KEYS if k in data), "")
-    is_error = level in _ERROR_LEVELS
-    text = " ".join(str(data[k]) for k in _MESSAGE_KEYS if k in data)
-    if data.get("event") == "migration_check":
-        state = data.get("state")
-        if state is not None and str(state).lower() not in _CLEAN_STATES:
-            return f"migration check reported state {state!r}"
-        if is_error:
-            return f"migration check logged at level {level}: {excerpt(text, 120)}"
+def find_request(lines: Iterable[str], request_id: str) -> list[dict[str, Any]]:
+    """The request lines (JSON objects carrying a route, status or latency) with `request_id`."""
+    found = []
+    for raw in lines:
+        if request_id not in raw:
+            continue
+        data = _object(raw)
+        if data is not None and data.get("request_id") == request_id and _is_request(data):
+            found.append(data)
+    return found
+
+
+def _is_request(data: dict[str, Any]) -> bool:
+    return "route" in data or "status" in data or "latency" in data
+
+
+def _object(raw: str) -> dict[str, Any] | None:
+    try:
+        data = orjson.loads(raw.encode("utf-8", errors="surrogateescape"))
+    except (orjson.JSONDecodeError, UnicodeEncodeError):
         return None
-    # A plain logger may put the whole "migration_check state=..." into its message.
-    state_in_text = _TEXT_STATE.search(text)
-    if state_in_text and state_in_text.group(1).lower() not in _CLEAN_STATES:
-        return f"migration check reported state {state_in_text.group(1)!r}"
-    if is_error and _MISMATCH_TEXT.search(text):
-        return f"migration error logged at level {level}: {excerpt(text, 120)}"
-    return None
-
-
-def _text_migration_error(raw: str) -> str | None:
-    state = _TEXT_STATE.search(raw)
-    if state and state.group(1).lower() not in _CLEAN_STATES:
-        return f"migration check reported state {state.group(1)!r}"
-    is_error = bool(_TEXT_LEVEL_UPPER.search(raw) or _TEXT_LEVEL_KV.search(raw))
-    if is_error and _MISMATCH_TEXT.search(raw):
-        return f"migration error logged: {excerpt(raw, 120)}"
-    return None
+    return data if isinstance(data, dict) else None
