@@ -89,14 +89,25 @@ def test_trigger_keeps_new_rows_current(bank):
     assert fts.check(bank, SPEC).is_clean
 
 
-def test_disabled_trigger_is_reported_and_re_enabled(bank):
+@pytest.mark.parametrize(
+    ("enable", "state"),
+    [("DISABLE TRIGGER", "'D': disabled"), ("ENABLE REPLICA TRIGGER", "'R': replica only")],
+)
+def test_a_trigger_that_does_not_fire_is_reported_and_re_enabled(bank, enable, state):
     fts.sync(bank, SPEC)
-    execute(bank, "ALTER TABLE documents DISABLE TRIGGER documents_search_vector_trigger")
-    assert "documents: trigger documents_search_vector_trigger is disabled" in (
-        fts.check(bank, SPEC).explain()
-    )
+    execute(bank, f"ALTER TABLE documents {enable} documents_search_vector_trigger")
+    assert (
+        "documents: trigger documents_search_vector_trigger does not fire for ordinary "
+        f"sessions (tgenabled {state})"
+    ) in fts.check(bank, SPEC).explain()
     report = fts.sync(bank, SPEC)
     assert report.tables[1].actions == ["enabled trigger documents_search_vector_trigger"]
+    assert fts.check(bank, SPEC).is_clean
+
+
+def test_a_trigger_enabled_always_fires_and_is_clean(bank):
+    fts.sync(bank, SPEC)
+    execute(bank, "ALTER TABLE documents ENABLE ALWAYS TRIGGER documents_search_vector_trigger")
     assert fts.check(bank, SPEC).is_clean
 
 

@@ -41,6 +41,8 @@ def write_checks(pytester, source, first_ok=True):
 
 
 def run(pytester, *args):
+    if "--target" not in args:
+        args = ("--target", "env", *args)  # the demo checks need no database
     return pytester.runpytest_subprocess("checks/demo", "--reports-dir", "reports", *args)
 
 
@@ -80,15 +82,16 @@ def test_failed_prerequisite_blocks_its_dependent_but_not_the_rest(pytester):
     outcomes = {c["check_id"]: c["outcome"] for c in data["checks"]}
     assert outcomes == {
         "demo.first": "failed",
-        "demo.second": "not verified",
+        "demo.second": "blocked",
         "demo.independent": "passed",
     }
     assert data["verdict"]["decision"] == "NO-GO"
-    conditions = {c for r in data["verdict"]["reasons"] for c in r["conditions"]}
-    assert conditions == {"nogo.backup"}  # the blocked backup step is the No-Go reason
-    assert "owner missing" in next(
-        r["message"] for r in data["verdict"]["reasons"] if r["check_id"] == "demo.first"
-    )
+    # One root cause, one reason: the blocked backup step is folded into the owner check's.
+    (reason,) = data["verdict"]["reasons"]
+    assert reason["check_id"] == "demo.first"
+    assert "owner missing" in reason["message"]
+    assert reason["blocked"] == ["demo.second"]
+    assert reason["conditions"] == []
 
 
 def test_unknown_prerequisite_is_a_usage_error(pytester):
@@ -106,7 +109,7 @@ def test_prerequisite_ordered_later_is_a_usage_error(pytester):
     write_checks(pytester, source)
     result = run(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*prerequisite 'test_zzz' is ordered after it*"])
+    result.stderr.fnmatch_lines(["*prerequisite 'test_zzz' is not ordered before it*"])
 
 
 def test_unknown_checklist_item_is_a_usage_error(pytester):
@@ -138,7 +141,7 @@ def test_secrets_are_masked_in_every_artifact_and_the_terminal(pytester, monkeyp
 def test_html_report_is_self_contained_and_shows_allow_listed_environment_only(
     pytester, monkeypatch
 ):
-    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("CI", "true")  # a named target (--target env) is what CI requires
     monkeypatch.setenv("GITHUB_TOKEN_LIKE", "leaky-value-123")
     write_checks(pytester, DEMO)
     run(pytester)
@@ -223,18 +226,103 @@ def test_unresolvable_pytest_order_marker_is_an_error_not_a_warning(pytester):
     result.stderr.fnmatch_lines(["*pytest-order: cannot execute*relative to others*"])
 
 
-def test_container_provider_without_docker_leaves_checks_not_verified(pytester):
-    write_checks(
-        pytester, DEMO.replace("def test_first(evidence):", "def test_first(evidence, target):")
+def test_container_provider_without_docker_is_no_go_even_with_every_check_waived(pytester):
+    write_checks(pytester, DEMO)
+    record = pytester.path / "record.toml"
+    record.write_text(
+        'release_id = "r1"\nrelease_owner = "Dana"\nrollback_owner = "Sam"\n'
+        'incident_channel = "#inc"\nenvironment = "staging"\n'
+        + "".join(
+            f'[[waiver]]\ncheck = "demo.{name}"\njustification = "waive all"\n'
+            f'approved_by = "CTO"\nexpires = 2999-01-01T00:00:00Z\n'
+            for name in ("first", "second", "independent")
+        )
     )
-    result = run(pytester, "--target", "embedded", "--pg-provider", "container", "-rs")
-    if "not verified: no Docker engine is reachable" not in result.stdout.str():
+    result = run(
+        pytester,
+        "--target",
+        "embedded",
+        "--pg-provider",
+        "container",
+        "-rs",
+        "--release-record",
+        str(record),
+    )
+    if "no Docker engine is reachable" not in result.stdout.str():
         pytest.skip("a Docker engine is reachable here")
     data = evidence_of(pytester)
     assert data["verdict"]["decision"] == "NO-GO"
-    outcomes = {c["check_id"]: c["outcome"] for c in data["checks"]}
-    assert outcomes["demo.first"] == "not verified"
+    assert data["verdict"]["waived"] == []
+    assert {c["outcome"] for c in data["checks"]} == {"blocked"}
+    (reason,) = data["verdict"]["reasons"]
+    assert reason["check_id"] == "target-start"
+    assert "no Docker engine is reachable" in reason["message"]
     assert result.ret == 1
+    assert "verdict: GO" not in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    "narrowing",
+    [("-k", "first"), ("--deselect", "checks/demo/test_demo.py::test_second"), ("-m", "warns")],
+)
+def test_a_narrowed_run_is_no_go_naming_the_checks_that_did_not_run(pytester, narrowing):
+    write_checks(pytester, DEMO)
+    result = run(pytester, *narrowing)
+    assert result.ret != 0
+    assert "verdict: GO" not in result.stdout.str()
+    data = evidence_of(pytester)
+    assert data["verdict"]["decision"] == "NO-GO"
+    assert "demo.second" in data["verdict"]["missing"]
+    result.stdout.fnmatch_lines(["*did not run:*demo.second*"])
+
+
+def test_a_single_file_of_a_phase_is_an_incomplete_run(pytester):
+    write_phase(pytester, healthy=True)
+    result = pytester.runpytest_subprocess(
+        "checks/demo/test_02_smoke.py", "--reports-dir", "reports", "--target", "env"
+    )
+    assert result.ret != 0
+    assert evidence_of(pytester)["verdict"]["missing"] == ["demo.health"]
+
+
+def test_an_allowed_partial_run_ends_partial_with_a_non_zero_exit(pytester):
+    write_checks(pytester, DEMO)
+    result = run(pytester, "-k", "first", "--allow-partial")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*releaseops verdict: PARTIAL*"])
+    assert evidence_of(pytester)["verdict"]["decision"] == "PARTIAL"
+
+
+def test_under_ci_a_run_that_names_no_target_is_no_go_and_checks_nothing(pytester, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    write_checks(pytester, DEMO)
+    result = pytester.runpytest_subprocess("checks/demo", "--reports-dir", "reports")
+    assert result.ret != 0
+    data = evidence_of(pytester)
+    (reason,) = data["verdict"]["reasons"]
+    assert reason["check_id"] == "no-target"
+    assert "no target named" in reason["message"]
+    assert {c["outcome"] for c in data["checks"]} == {"blocked"}
+    assert not (pytester.path / "reports" / "latest" / "embedded").exists()
+
+
+def test_the_verdict_names_its_subject_in_every_artifact(pytester):
+    write_checks(pytester, DEMO)
+    result = run(pytester)
+    result.stdout.fnmatch_lines(
+        ["*releaseops verdict: GO (env target)*", "verified: target env target · database *"]
+    )
+    folder = pytester.path / "reports" / "latest"
+    subject = evidence_of(pytester)["meta"]["subject"]
+    assert subject["kind"] == "env" and subject["phases"] == ["demo"]
+    assert "Verdict: **GO** (env target)" in (folder / "checklist.md").read_text()
+    html = (folder / "report.html").read_text()
+    assert "Verdict: GO (env target)" in html
+    assert "href='checklist.md'" in html and "href='evidence.json'" in html
+    junit = (folder / "junit.xml").read_text()
+    assert 'name="releaseops.verdict" value="GO"' in junit
+    assert 'name="releaseops.target" value="env target"' in junit
 
 
 HEALTH = '''
@@ -278,9 +366,10 @@ def test_prerequisite_in_another_file_of_the_phase_blocks_when_it_fails(pytester
 def test_prerequisite_in_a_file_outside_the_run_does_not_gate(pytester):
     write_phase(pytester, healthy=False)
     result = pytester.runpytest_subprocess(
-        "checks/demo/test_02_smoke.py", "--reports-dir", "reports"
+        "checks/demo/test_02_smoke.py", "--reports-dir", "reports", "--target", "env"
     )
     result.assert_outcomes(passed=1)
+    assert evidence_of(pytester)["verdict"]["decision"] == "NO-GO"  # and the run is partial
 
 
 def test_unknown_prerequisite_in_another_file_is_a_usage_error(pytester):

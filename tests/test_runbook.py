@@ -134,3 +134,46 @@ def test_a_failing_command_step_reports_the_command_and_its_output(tmp_path):
     assert not result.ok
     assert result.explain().startswith("echo half-way; echo broken >&2; exit 4 exited 4:")
     assert "broken" in result.explain()
+
+
+@pytest.mark.parametrize(
+    ("command", "run", "url_from"),
+    [
+        (
+            'python scripts/backup_postgres.py --db "$DATABASE_URL" --json',
+            "python scripts/backup_postgres.py --json",
+            "DATABASE_URL",
+        ),
+        (
+            'python scripts/run_postgres_migrations.py --db "$DRILL_DB" --dir "$M"',
+            'python scripts/run_postgres_migrations.py --dir "$M"',
+            "DRILL_DB",
+        ),
+        ('python scripts/init_fts.py --db="${X}" --sync', "python scripts/init_fts.py --sync", "X"),
+        ("python scripts/verify_repo.py --ops-preflight", None, None),
+    ],
+)
+def test_a_database_url_never_reaches_a_childs_arguments(command, run, url_from):
+    from releaseops.runbook.deployment import without_url_arguments
+
+    env = {
+        "DATABASE_URL": "postgresql://u:live@db/x",
+        "DRILL_DB": "postgresql://u:d@db/y",
+        "X": "postgresql://u:x@db/z",
+    }
+    expected_url = env.get(url_from) if url_from else env["DATABASE_URL"]
+    assert without_url_arguments(command, env) == (run or command)
+    assert env["DATABASE_URL"] == expected_url
+
+
+def test_the_process_list_never_shows_the_password(tmp_path):
+    # The child prints its own argv: what `ps` would show to every local user.
+    script = tmp_path / "scripts" / "show.py"
+    script.parent.mkdir()
+    script.write_text("import os, sys\nprint(sys.argv)\nprint(os.environ['DATABASE_URL'])\n")
+    secret = "postgresql://app:S3cret-pw@db/app"
+    target = resolve({}, {"DATABASE_URL": secret}, repo_root=tmp_path, kind="env")
+    proc = steps.run(target, 'python scripts/show.py --db "$DATABASE_URL"')
+    argv_line, env_line = proc.output.splitlines()[:2]
+    assert "S3cret-pw" not in argv_line and env_line == secret
+    assert proc.command == 'python scripts/show.py --db "$DATABASE_URL"'  # evidence: literal

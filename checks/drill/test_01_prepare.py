@@ -46,7 +46,7 @@ def test_drill_urls_prepared(target, evidence):
 
 
 @pytest.mark.item("drill.preflight")
-def test_preflight_tooling_checks(target, evidence):
+def test_preflight_tooling_checks(target, db, evidence):
     """2. Run preflight tooling checks: python scripts/verify_repo.py --ops-preflight"""
     # The script defaults to the repository's migrations; the drill uses the target's.
     proc = run_command(

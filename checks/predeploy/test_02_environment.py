@@ -1,38 +1,41 @@
-"""Pre-deploy gate: the target environment and its flags (checklist section 1)."""
+"""Pre-deploy gate: the target environment and its flags (checklist section 1).
+
+Every item is read from the running service's /health and compared with the release record:
+the checker's own environment variables prove nothing about what the service runs with.
+"""
 
 import pytest
 
+from releaseops.pg import identity
 from releaseops.release import environment
 
 pytestmark = pytest.mark.order(20)
 
 
+def _decide(report, evidence, title):
+    evidence.json(title, report.as_dict())
+    assert not report.problems, report.explain()
+    if report.unreported:
+        pytest.skip(report.not_verified())
+
+
 @pytest.mark.item("pre.env")
-def test_target_environment_loaded(target, evidence):
-    """Confirm target env is loaded (DATABASE_URL, FLASK_CONFIG, secrets)."""
-    report = environment.loaded(target)
-    evidence.json("environment", report.as_dict())
-    assert report.is_loaded, report.explain()
+def test_target_environment_loaded(db, service, release_record, evidence):
+    """Confirm target env is loaded (DATABASE_URL, FLASK_CONFIG, secrets): the service's own."""
+    health = service.health()
+    server = identity.probe(db)
+    _decide(environment.loaded(health, server, release_record), evidence, "environment")
 
 
 @pytest.mark.item("pre.migration_flags")
-def test_migration_guard_flags(target, evidence):
+def test_migration_guard_flags(service, release_record, evidence):
     """Confirm migration guard flags: CHECK_PENDING_MIGRATIONS=1, FAIL_ON_PENDING_MIGRATIONS=1."""
-    problems = environment.migration_guard_problems(target)
-    evidence.json("flags", environment.flags(target))
-    assert not problems, "; ".join(problems)
+    report = environment.migration_guard(service.health(), release_record)
+    _decide(report, evidence, "migration guard")
 
 
 @pytest.mark.item("pre.write_flags")
-def test_write_safety_flags_match_rollout_plan(target, release_record, evidence):
+def test_write_safety_flags_match_rollout_plan(service, release_record, evidence):
     """Confirm write safety flags match rollout plan: DB_READ_ONLY, AI_AUTO_APPLY, RETRIEVAL_MODE."""
-    assert release_record.rollout is not None, (
-        f"{release_record.path} has no [rollout] table: record the planned DB_READ_ONLY, "
-        f"AI_AUTO_APPLY and RETRIEVAL_MODE"
-    )
-    evidence.json(
-        "plan and environment",
-        {"plan": release_record.rollout.as_env(), "environment": environment.flags(target)},
-    )
-    problems = release_record.rollout.mismatches(dict(target.environ))
-    assert not problems, "; ".join(problems)
+    report = environment.write_flags(service.health(), release_record)
+    _decide(report, evidence, "write-safety flags")

@@ -17,7 +17,7 @@ PREFLIGHT = (
 
 
 @pytest.fixture(scope="module")
-def preflight_run(target):
+def preflight_run(target, db):
     # The scripts default to the repository's migrations; the checks look at the target's.
     proc = run_command(
         target,

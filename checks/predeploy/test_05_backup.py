@@ -9,6 +9,7 @@ import pytest
 from releaseops import backup
 from releaseops.backup import manifest
 from releaseops.gate import runfolder
+from releaseops.runbook import custody
 from releaseops.runbook.deployment import run_command
 
 pytestmark = pytest.mark.order(50)
@@ -23,7 +24,7 @@ def taken(target):
 
 @pytest.mark.item("pre.backup")
 @pytest.mark.destructive
-def test_backup_created(target, taken, evidence):
+def test_backup_created(target, db, taken, evidence):
     """Create pre-deploy DB backup: python scripts/backup_postgres.py --db "$DATABASE_URL"."""
     proc = run_command(target, BACKUP, extra_env={"BACKUP_DIR": str(target.backup_dir)})
     evidence.text("backup_postgres.py output", proc.stdout + proc.stderr)
@@ -44,37 +45,44 @@ def test_backup_verified(taken, evidence):
 
 @pytest.mark.item("pre.record")
 @pytest.mark.after("test_backup_created", "test_backup_verified")
-def test_backup_path_and_release_timestamp_recorded(taken, release_record, run_folder, evidence):
-    """Record backup file path and release timestamp."""
-    recorded = {
-        "release_id": release_record.release_id,
-        "backup_file": taken.get("path"),
-        "sha256": taken.get("sha256"),
-        "release_timestamp": datetime.now(UTC).isoformat(),
-    }
-    missing = [k for k, v in recorded.items() if not v]
-    assert not missing, (
-        f"could not record {', '.join(missing)}: backup_postgres.py --json reported no "
-        f"{', '.join(missing)} for the backup it took, so the release cannot name its rollback file"
+def test_backup_path_and_release_timestamp_recorded(
+    target, taken, release_record, run_folder, evidence
+):
+    """Record backup file path and release timestamp: the release's known-good dump."""
+    path = taken.get("path")
+    assert path and taken.get("sha256"), (
+        "backup_postgres.py --json reported no path or sha256 for the backup it took, so the "
+        "release cannot name its rollback file"
     )
-    on_disk = manifest.load(Path(recorded["backup_file"])).sha256
-    assert on_disk == recorded["sha256"], (
-        f"the backup reported sha256 {recorded['sha256']}, its manifest says {on_disk}"
+    found = manifest.load(Path(path))
+    assert found.sha256 == taken["sha256"], (
+        f"the backup reported sha256 {taken['sha256']}, its manifest says {found.sha256}"
     )
-    facts = runfolder.write_release_facts(run_folder, recorded)
-    evidence.file("release facts", facts, **recorded)
+    assert found.system_identifier, (
+        f"{Path(path).name}'s manifest records no server identity: a rollback could not prove "
+        f"the dump is of this server ({found.system_identifier_note or 'no note'})"
+    )
+    dump = backup.Backup.from_manifest(Path(path), found)
+    known = custody.record(target.backup_dir, release_record.release_id, dump, run_folder.name)
+    facts = {**known.as_dict(), "release_timestamp": datetime.now(UTC).isoformat()}
+    written = runfolder.write_release_facts(run_folder, facts)
+    evidence.json("release facts", {"file": str(written), **facts})
+    evidence.text(
+        "recorded for the rollback", str(custody.facts_path(target.backup_dir, known.release_id))
+    )
 
 
 @pytest.mark.item("nogo.rollback_candidate")
-@pytest.mark.after("test_backup_verified")
-def test_rollback_candidate_identified(target, db, taken, evidence):
-    """Rollback backup candidate can be identified: the newest verified backup of the database."""
-    candidate = backup.rollback_candidate(target.backup_dir, db.dbname)
-    evidence.json("rollback candidate", candidate.as_dict())
-    other = str(candidate.path) != taken["path"]
-    assert not other, (
-        f"the newest verified backup is {candidate.path}, not the one just taken "
-        f"({taken['path']}): a rollback would restore that file instead. Move it out of "
-        f"{target.backup_dir} (or fix the clock that dated it {candidate.created_at.isoformat()}) "
-        f"so the pre-deploy backup is the rollback candidate"
+@pytest.mark.after("test_backup_path_and_release_timestamp_recorded")
+def test_rollback_candidate_identified(target, database, release_record, taken, evidence):
+    """Rollback backup candidate can be identified: the recorded dump, of this very server."""
+    selection = custody.select(target.backup_dir, release_record.release_id, database.identity())
+    evidence.json("rollback candidate", selection.as_dict())
+    assert str(selection.backup.path) == taken["path"], (
+        f"a rollback would restore {selection.backup.path}, not the backup just taken "
+        f"({taken['path']})"
     )
+    newest = backup.rollback_candidate(
+        target.backup_dir, database.identity().dbname, server=database.identity().system_identifier
+    )
+    evidence.json("newest verified dump of this server", newest.as_dict())

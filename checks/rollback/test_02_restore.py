@@ -2,8 +2,8 @@
 
 import pytest
 
-from releaseops import backup, dburl, fts, pg
-from releaseops.backup import restore
+from releaseops import dburl, fts, pg
+from releaseops.pg import identity
 from releaseops.runbook import custody, steps
 
 pytestmark = pytest.mark.order(420)
@@ -15,33 +15,35 @@ def state():
 
 
 @pytest.mark.item("rb.libpq_url")
-def test_libpq_url_converted(target, db, evidence):
-    """2. Convert SQLAlchemy URI for libpq CLI tools (pg_restore, psql)."""
+def test_libpq_url_converted(target, db, database, evidence):
+    """2. Convert SQLAlchemy URI for libpq CLI tools: libpq itself reaches the target with it."""
     raw = target.value("database_url") or ""
     libpq = dburl.to_libpq(raw)
+    reached = identity.probe_conninfo(libpq)
+    expected = database.identity()
     evidence.json(
-        "urls", {"DATABASE_URL": dburl.mask(raw), "LIBPQ_DATABASE_URL": dburl.mask(libpq)}
+        "urls",
+        {
+            "DATABASE_URL": dburl.mask(raw),
+            "LIBPQ_DATABASE_URL": dburl.mask(libpq),
+            "reached": reached.as_dict(),
+            "target": expected.as_dict(),
+        },
     )
-    assert libpq.startswith("postgresql://"), f"not a libpq URL: {dburl.mask(libpq)}"
-    assert pg.psql(db, "SELECT 1").strip() == "1", "psql could not query the target"
+    assert (reached.system_identifier, reached.dbname) == (
+        expected.system_identifier,
+        expected.dbname,
+    ), (
+        f"libpq reaches database {reached.dbname} on server {reached.system_identifier} with "
+        f"the converted URL, not {expected.dbname} on {expected.system_identifier}"
+    )
 
 
 @pytest.mark.item("rb.select_dump", "nogo.rollback_candidate")
-def test_restore_target_dump_selected_and_verified(target, db, embedded_target, state, evidence):
-    """3. Select restore target dump and verify file exists."""
-    record = None
-    if target.release_record is not None:
-        from releaseops.release import record as release_record
-
-        record = release_record.load(target.release_record)
-    candidate = custody.select_candidate(
-        target, db, record, embedded_target.deployed_at if embedded_target else None
-    )
-    result = backup.verify(candidate.path)
-    evidence.json("candidate", candidate.as_dict())
-    evidence.json("verification", result.as_dict())
-    assert result.is_verified, result.explain()
-    state["candidate"] = candidate
+def test_restore_target_dump_selected_and_verified(rollback_selection, state, evidence):
+    """3. Select restore target dump and verify file exists: the known-good dump of this database."""
+    evidence.json("selection", rollback_selection.as_dict())
+    state["candidate"] = rollback_selection.backup
 
 
 @pytest.mark.item("rb.restore")
@@ -52,7 +54,7 @@ def test_database_restored(target, db, embedded_target, state, evidence):
     refusal = steps.execution_refusal(target, destructive=True)
     if refusal:
         pytest.skip(refusal)
-    report = restore.restore(db, state["candidate"].path, confirm_db=db.dbname)
+    report = steps.restore(target, state["candidate"].path)
     if embedded_target is not None:
         embedded_target.rolled_back_from = state["candidate"]
     evidence.json("restore", report.as_dict())
@@ -68,7 +70,8 @@ def test_migration_state_matches_dump(db, state, evidence):
         db, "SELECT version, applied_at FROM schema_migrations ORDER BY applied_at DESC LIMIT 20"
     )
     evidence.text("schema_migrations", listing)
-    difference = custody.compare_with_dump(db, state["candidate"].path)
+    difference = custody.compare_with_dump(db, state["candidate"].path, content=False)
+    evidence.json("schema_migrations vs the dump", difference.migrations)
     assert not difference.migrations, difference.explain()
 
 
@@ -76,9 +79,10 @@ def test_migration_state_matches_dump(db, state, evidence):
 @pytest.mark.after("test_restore_target_dump_selected_and_verified")
 def test_fts_resynced(target, db, evidence):
     """6. Re-sync FTS metadata."""
-    refusal = steps.execution_refusal(target)
-    if refusal is None:
-        evidence.json("sync", fts.sync(db, target.fts_spec).as_dict())
+    if steps.execution_refusal(target) is None:
+        synced = steps.sync_fts(target)
+        evidence.text(synced.command, synced.output)
+        assert synced.ok, synced.explain()
     result = fts.check(db, target.fts_spec)
     evidence.json("fts check", result.as_dict())
     assert result.is_clean, result.explain()

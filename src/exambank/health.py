@@ -18,6 +18,7 @@ from exambank import about, db, settings
 from exambank.errors import error_response
 from releaseops import migrations
 from releaseops.errors import ReleaseOpsError
+from releaseops.pg import identity
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger("exambank.health")
@@ -45,12 +46,17 @@ def _database() -> dict[str, Any]:
     conn = db.get_db()
     row = conn.execute(
         "SELECT current_setting('server_version') AS server_version, "
-        "current_setting('transaction_read_only') = 'on' AS read_only"
+        "current_setting('transaction_read_only') = 'on' AS read_only, "
+        "(SELECT system_identifier::text FROM pg_control_system()) AS system_identifier, "
+        "current_database() AS name"
     ).fetchone()
     assert row is not None
     return {
         "reachable": True,
         "server_version": row["server_version"],
+        # Which server and database this process really uses, as a hash: a release check
+        # compares it with the database it gates, without /health naming either.
+        "identity": identity.token(row["system_identifier"], row["name"]),
         "read_only": row["read_only"],
         "write_probe": write_probe(conn),
     }

@@ -35,6 +35,18 @@ class DatabaseUnreachable(ReleaseOpsError, ConnectionError):
     exit_code = 3
 
 
+class ConnectionLost(DatabaseUnreachable):
+    """The connection to the database broke while a command was using it."""
+
+    @classmethod
+    def during(cls, detail: str) -> ConnectionLost:
+        """The error for a connection lost while doing `detail` (what was running, what stays)."""
+        return cls(
+            f"the connection to the database was lost: {detail}. Once the server accepts "
+            f"connections again, run the command again"
+        )
+
+
 # --- tools ---------------------------------------------------------------------------------
 
 
@@ -198,6 +210,34 @@ class MigrationLockTimeout(MigrationError, TimeoutError):
         super().__init__(message)
 
 
+class LockRetriesExhausted(MigrationBlocked, TimeoutError):
+    """A migration statement stayed blocked past lock_timeout on every retry; names the holder."""
+
+    exit_code = 13
+
+    def __init__(
+        self, message: str, *, file_name: str, line: int | None, attempts: int, holder: str
+    ) -> None:
+        self.attempts = attempts
+        self.holder = holder
+        super().__init__(message, file_name=file_name, line=line, sqlstate="55P03")
+
+
+class ForeignMigrationTable(MigrationsRefused):
+    """schema_migrations exists but was made by another tool (dbmate, Flyway, ...)."""
+
+    @classmethod
+    def found(cls, columns: list[str], missing: list[str]) -> ForeignMigrationTable:
+        """The refusal for a table with `columns` that lacks the `missing` ones."""
+        return cls(
+            f"schema_migrations was made by another tool (its columns: {', '.join(columns)}; "
+            f"releaseops needs {', '.join(missing)} too), so releaseops neither reads nor "
+            f"changes it. Rename it (ALTER TABLE schema_migrations RENAME TO "
+            f"schema_migrations_old), then adopt the database with --baseline VERSION",
+            problems=[f"schema_migrations lacks {', '.join(missing)}"],
+        )
+
+
 # --- backup --------------------------------------------------------------------------------
 
 
@@ -271,8 +311,44 @@ class DumpFromNewerServer(RestoreError):
     exit_code = 27
 
 
+class DumpOfAnotherDatabase(RestoreError):
+    """The dump's manifest names another server or another database than the one expected."""
+
+    exit_code = 29
+
+    @classmethod
+    def refusing(cls, dump: Path, problem: str) -> DumpOfAnotherDatabase:
+        """The refusal, with the way to allow a deliberate cross-server restore."""
+        return cls(
+            f"refusing to restore {dump.name}: {problem}. A rollback restores the dump of "
+            f"this very database; pass --allow-cross-server to restore it deliberately anyway"
+        )
+
+
 class RestoreFailed(RestoreError):
     """pg_restore failed or reported errors it ignored; the target may be partly restored."""
+
+
+class RestoreUnfinished(RestoreError):
+    """The database carries the mark of a restore that did not finish: it may be partly restored."""
+
+    exit_code = 30
+
+    def __init__(self, message: str, *, dbname: str, unfinished: str) -> None:
+        self.dbname = dbname
+        self.unfinished = unfinished
+        super().__init__(message)
+
+    @classmethod
+    def refusing(cls, dbname: str, unfinished: str, what: str) -> RestoreUnfinished:
+        """The refusal of `what` (e.g. "migrating it") on a database a restore left unfinished."""
+        return cls(
+            f"database {dbname!r} may be partly restored: {unfinished}. Refusing {what}; run "
+            f"the restore again until it finishes (restore_postgres.py --dump <that dump> "
+            f"--confirm-db {dbname}), which removes the mark",
+            dbname=dbname,
+            unfinished=unfinished,
+        )
 
 
 # --- drill ---------------------------------------------------------------------------------
@@ -294,6 +370,48 @@ class DrillTargetIsSource(DrillError):
     """The drill database is the source database; the drill would destroy it."""
 
     exit_code = 2
+
+
+class FingerprintError(ReleaseOpsError):
+    """A database fingerprint could not be taken (privileges, bad options)."""
+
+    exit_code = 2
+
+    @classmethod
+    def reading(cls, where: str, cause: str) -> FingerprintError:
+        """Reading the catalog or the data failed."""
+        return cls(
+            f"could not fingerprint {where}: {cause}. The role needs what pg_dump needs: "
+            f"SELECT on every table and sequence, and read access to every large object."
+        )
+
+
+class FingerprintFileInvalid(FingerprintError, ValueError):
+    """A saved fingerprint (file or manifest entry) cannot be read."""
+
+    @classmethod
+    def not_a_fingerprint(cls, source: str) -> FingerprintFileInvalid:
+        """The data is not a releaseops fingerprint."""
+        return cls(
+            f'{source} is not a releaseops fingerprint (no "format": '
+            f'"releaseops-fingerprint"); save one with: releaseops fingerprint URL -o FILE'
+        )
+
+    @classmethod
+    def newer(cls, source: str, version: object, supported: int) -> FingerprintFileInvalid:
+        """The fingerprint was written by a newer releaseops."""
+        return cls(
+            f"{source} is fingerprint format version {version!r}; this releaseops reads up to "
+            f"version {supported}. Upgrade releaseops, or take the fingerprint again."
+        )
+
+    @classmethod
+    def malformed(cls, source: str, cause: Exception) -> FingerprintFileInvalid:
+        """A field is missing or of the wrong type."""
+        return cls(
+            f"{source} is a damaged fingerprint ({type(cause).__name__}: {cause}); "
+            f"take it again with: releaseops fingerprint URL -o FILE"
+        )
 
 
 # --- FTS -----------------------------------------------------------------------------------
@@ -375,6 +493,22 @@ class ServiceFailedToStart(ReleaseOpsError):
             f"the service did not answer GET /health within {seconds} s; last log "
             f"lines:\n{log_tail}"
         )
+
+
+class TrafficRefused(ReleaseOpsError):
+    """Generated traffic was refused: the service is not on a loopback address."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        self.url = url
+        super().__init__(message)
+
+
+class SloBaselineInvalid(ConfigurationError):
+    """A stored SLO baseline cannot be read (not JSON, or not a baseline)."""
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        self.path = path
+        super().__init__(message)
 
 
 # --- checks --------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import pytest
 
 from releaseops.rehearsal.embedded import EmbeddedTarget
 from releaseops.release import record
+from tests.faults.deployment import deployment  # noqa: F401 - the fixture, for every phase
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = "faults_template"
@@ -55,7 +56,15 @@ class PhaseRun:
 
     @property
     def not_verified(self) -> set[str]:
-        return self.ids("not verified")
+        """Checks that did not verify their item: not verified, or blocked by another check."""
+        return self.ids("not verified") | self.ids("blocked")
+
+    @property
+    def blocked(self) -> set[str]:
+        return self.ids("blocked")
+
+    def reason_ids(self) -> list[str]:
+        return [r["check_id"] for r in self.reasons]
 
     def message(self, check_id: str) -> str:
         return next(c["message"] for c in self.checks if c["check_id"] == check_id)

@@ -67,7 +67,7 @@ def test_failing_restart_command_turns_restart_check_red(staged):
     staged.overrides["RESTART_COMMAND"] = "exit 1"
     run = staged.run("deploy", *staged.execute())
     assert run.failed == {RESTART}, run.describe()
-    assert run.not_verified == {HEALTH}, run.describe()
+    assert run.blocked == {HEALTH}, run.describe()
     assert "exit 1" in run.message(RESTART), run.message(RESTART)
     assert run.decision == "NO-GO" and run.returncode != 0
     assert "nogo.api_start" in run.conditions()
@@ -86,13 +86,53 @@ def test_mismatch_at_startup_turns_health_check_red(staged):
     assert "nogo.api_start" in run.conditions()
 
 
-def test_restart_command_that_changes_nothing_turns_health_check_red(staged):
-    # The command "succeeds" but the service keeps running the previous release's code, so
-    # /health sees a database ahead of it. The restart step itself cannot tell.
+def test_restart_command_that_changes_nothing_turns_restart_check_red(staged):
+    # The command "succeeds", /health answers: only the unchanged instance id tells.
     staged.overrides["RESTART_COMMAND"] = "true"
     run = staged.run("deploy", *staged.execute())
-    assert run.failed == {HEALTH}, run.describe()
-    message = run.message(HEALTH)
-    assert "'future': 1" in message and "not restarted on the release" in message, message
+    assert run.failed == {RESTART}, run.describe()
+    assert run.blocked == {HEALTH}, run.describe()
+    assert "still answers: the restart did not restart the service" in run.message(RESTART)
     assert run.decision == "NO-GO" and run.returncode != 0
     assert "nogo.api_start" in run.conditions()
+
+
+def test_restart_onto_the_previous_build_turns_restart_check_red(staged, deployment):
+    # The old build comes up healthy (its startup guard is off): only its version tells.
+    deployment.wrong_code = True
+    deployment.tamper = lambda _n, flags: {**flags, "FAIL_ON_PENDING_MIGRATIONS": "0"}
+    run = staged.run("deploy", *staged.execute())
+    assert run.failed == {RESTART}, run.describe()
+    message = run.message(RESTART)
+    assert "expects schema 0003, not 0004: the wrong build was started" in message, message
+    assert run.decision == "NO-GO" and run.returncode != 0
+
+
+def test_a_service_started_before_the_migrations_turns_restart_check_red(staged):
+    # Migrated by hand, never restarted, and not ours to restart (no --execute).
+    from releaseops import migrations
+
+    migrations.apply(staged.db, staged.target.migrations_dir)
+    run = staged.run("deploy")
+    assert RESTART in run.failed, run.describe()
+    assert "before" in run.message(RESTART) and "not restarted" in run.message(RESTART)
+
+
+def test_health_without_a_migration_state_is_not_verified(staged):
+    staged.target.ensure_deployed()
+    staged.target.restart_service(app="tests.faults.apps:health_without_migrations")
+    run = staged.run("deploy")
+    assert run.ids("not verified") == {HEALTH}, run.describe()
+    assert "reports no migration state" in run.message(HEALTH)
+    assert run.decision == "NO-GO"
+
+
+def test_replica_only_sync_trigger_turns_fts_check_red(staged):
+    # Fires only under session_replication_role = replica: new rows would never be indexed.
+    staged.target.ensure_deployed()
+    staged.sql("ALTER TABLE questions ENABLE REPLICA TRIGGER questions_search_vector_trigger")
+    run = staged.run("deploy")
+    assert run.failed == {FTS}, run.describe()
+    message = run.message(FTS)
+    assert "questions_search_vector_trigger does not fire for ordinary sessions" in message
+    assert "replica only" in message

@@ -24,6 +24,7 @@ AI = "postdeploy.ai_classification_follows_auto_apply"
 MISMATCH = "postdeploy.no_migration_mismatch_errors_in_logs"
 LOG_FORMAT = "postdeploy.every_log_line_follows_the_standard"
 REQUEST_ID = "postdeploy.request_id_is_correlated"
+SLO = {"postdeploy.error_rate_within_budget", "postdeploy.latency_within_budget"}
 PHOTOSYNTHESIS = f"{RETRIEVAL}[photosynthesis chlorophyll]"
 # Response headers the gateway recomputes instead of copying (the body is re-sent whole).
 FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding"}
@@ -51,18 +52,30 @@ def test_stopped_service_turns_health_red_and_blocks_every_api_check(deployed):
     deployed.target.service.stop()
     run = deployed.run("postdeploy", "--probe-timeout", "2")
     retrieval = {c["check_id"] for c in run.checks if c["check_id"].startswith(RETRIEVAL)}
-    # Health fails; every check that needs the API is blocked by it (not verified, which is
-    # never GO). The two log checks only read the log file, which still holds the lines
-    # written before the service stopped.
+    # Health fails; every check that needs the API is blocked by it (never GO), the log
+    # checks too: without a running instance, no log line can be shown to be its own.
     assert run.failed == {HEALTH}, run.describe()
-    assert run.not_verified == {CRUD, AUTH, AI, REQUEST_ID} | retrieval, run.describe()
+    assert run.blocked == {CRUD, AUTH, AI, REQUEST_ID, MISMATCH, LOG_FORMAT} | SLO | retrieval, (
+        run.describe()
+    )
     assert len(retrieval) > 1
     assert "never succeeded" in run.message(HEALTH), run.message(HEALTH)
     assert run.message(CRUD).startswith("blocked by API health check returns success."), (
         run.message(CRUD)
     )
     assert run.decision == "NO-GO" and run.returncode != 0
-    assert {"nogo.api_start", "nogo.smoke"} <= run.conditions()
+    assert run.conditions() == {"nogo.api_start"}  # one root cause, one reason
+    assert run.reason_ids() == [HEALTH]
+
+
+def test_an_empty_log_leaves_the_log_checks_not_verified(deployed, tmp_path):
+    empty = tmp_path / "rotated.log"  # the source reads a file the service no longer writes
+    empty.write_text("")
+    deployed.overrides["API_LOG_SOURCE"] = f"file:{empty}"
+    run = deployed.run("postdeploy")
+    assert {MISMATCH, LOG_FORMAT} <= run.ids("not verified"), run.describe()
+    assert "no request line in the log since the service started" in run.message(MISMATCH)
+    assert run.decision == "NO-GO"
 
 
 def test_failing_delete_turns_crud_check_red(deployed):

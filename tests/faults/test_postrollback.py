@@ -54,13 +54,16 @@ def rolled_back_template(pg_cluster, fault_template, tmp_path_factory) -> Iterat
 @pytest.fixture
 def staged(pg_cluster, rolled_back_template, tmp_path) -> Iterator[Staged]:
     """A staged target at the rolled-back state: restored database, frozen previous release."""
-    template, dump = rolled_back_template
+    template, _ = rolled_back_template
     target = EmbeddedTarget(
         REPO, tmp_path / "target", cluster=pg_cluster, dbname=f"fault_{secrets.token_hex(4)}"
     )
     target.start(template=template)
     try:
         target.restart("freeze", FREEZE_FLAGS)
+        # The copy has its own name: its known-good dump is one of it, equal to it (the
+        # rolled-back state), named in the record as a rollback names the dump it restored.
+        dump = backup.create(target.db, target.backup_dir)
         target.rolled_back_from = dump
         target.record_rollback("rolled back", dump)
         yield Staged(target, tmp_path)
@@ -98,7 +101,7 @@ def test_ai_auto_apply_left_on_turns_frozen_check_red(staged):
     staged.target.restart_service(AI_AUTO_APPLY="1")
     run = staged.run("postrollback")
     assert run.failed == {FROZEN}, run.describe()
-    assert "AI auto-apply is still active" in run.message(FROZEN)
+    assert "the service runs with {'AI_AUTO_APPLY': True}" in run.message(FROZEN)
     assert run.decision == "NO-GO" and run.returncode != 0
 
 
@@ -132,11 +135,14 @@ def test_schema_migrations_row_not_in_the_dump_turns_migrations_check_red(staged
 
 
 def test_stale_fts_turns_fts_check_red(staged):
+    # Stale in the dump itself (restored faithfully), and never re-synced after the restore.
     staged.sql(
         "SET session_replication_role = replica; "
         "UPDATE questions SET stem = stem || ' (edited)' WHERE id IN "
         "(SELECT id FROM questions ORDER BY id LIMIT 2)"
     )
+    dump = backup.create(staged.db, staged.target.backup_dir)
+    staged.edit_record(rollback__backup_file=str(dump.path), rollback__backup_sha256=dump.sha256)
     run = staged.run("postrollback")
     assert run.failed == {FTS}, run.describe()
     assert "questions" in run.message(FTS) and "stale" in run.message(FTS)
@@ -151,6 +157,36 @@ def test_stopped_service_turns_smoke_check_red(staged):
     assert "Connection refused" in run.message(SMOKE) or "connect" in run.message(SMOKE)
     assert run.decision == "NO-GO" and run.returncode != 0
     assert "nogo.smoke" in run.conditions()
+
+
+def test_placeholder_trigger_turns_trigger_check_red(staged):
+    staged.edit_record(rollback__trigger="TBD")
+    run = staged.run("postrollback")
+    assert run.failed == {TRIGGER}, run.describe()
+    assert "trigger is not recorded ('TBD' is empty or a placeholder)" in run.message(TRIGGER)
+    assert run.decision == "NO-GO" and run.returncode != 0
+
+
+def test_database_that_differs_from_the_dump_is_no_go_naming_the_difference(staged):
+    staged.sql("SELECT setval('questions_id_seq', 9000)")
+    staged.sql("ALTER TABLE questions ALTER COLUMN subject SET DEFAULT 'physics'")
+    run = staged.run("postrollback")
+    assert run.failed == {RESTORED}, run.describe()
+    message = run.message(RESTORED)
+    assert "sequence public.questions_id_seq" in message and "9000" in message
+    assert "column public.questions.subject" in message
+    assert run.decision == "NO-GO"
+
+
+def test_one_write_route_that_ignores_the_freeze_turns_frozen_check_red(staged):
+    staged.target.restart_service(app="tests.faults.apps:unguarded_update_route")
+    run = staged.run("postrollback")
+    assert run.failed == {FROZEN}, run.describe()
+    message = run.message(FROZEN)
+    assert "writes are not blocked on PUT /api/manage/questions/{question_id}" in message, message
+    assert "PATCH /api/manage/questions/{question_id}" in message
+    assert "POST /api/manage/questions" not in message  # every other route still refuses
+    assert run.decision == "NO-GO"
 
 
 def test_status_not_rolled_back_turns_status_check_red(staged):

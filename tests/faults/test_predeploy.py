@@ -91,58 +91,82 @@ def test_production_release_without_staging_verification_turns_staging_check_red
     _assert_no_go(run)
 
 
-def test_unset_secret_key_turns_environment_check_red_without_showing_secrets(staged):
-    staged.overrides["SECRET_KEY"] = ""
+def test_development_config_for_a_production_release_turns_environment_check_red(staged):
+    # The checker's environment still says production: only the running service tells.
+    staged.target.restart_service(FLASK_CONFIG="development", SECRET_KEY="")
     run = staged.run("predeploy")
     assert run.failed == {"predeploy.target_environment_loaded"}, run.describe()
     message = run.message("predeploy.target_environment_loaded")
-    assert "SECRET_KEY is not set" in message and "production" in message
+    assert "the service runs with FLASK_CONFIG=development" in message
+    assert "releases to production" in message
+    assert "the service runs without SECRET_KEY (required for production)" in message
+    assert staged.target.secret_key not in run.artifacts_text()
     assert staged.target.token not in run.artifacts_text()
     _assert_no_go(run)
 
 
-def test_wrong_database_password_turns_environment_check_red_and_masks_it(staged):
+def test_service_on_another_database_turns_environment_check_red(staged, pg_cluster):
+    other = staged.target.db.with_dbname(f"{staged.db.dbname}_other")
+    with staged.db.with_dbname("postgres").connect(autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{other.dbname}" TEMPLATE "{staged.db.dbname}"')
+    staged.target.restart_service(DATABASE_URL=other.sqlalchemy(with_password=True))
+    run = staged.run("predeploy")
+    assert "predeploy.target_environment_loaded" in run.failed, run.describe()
+    assert "the service's database session is not" in run.message(
+        "predeploy.target_environment_loaded"
+    )
+    _assert_no_go(run)
+
+
+def test_wrong_database_password_is_one_reason_and_blocks_what_needs_the_database(staged):
     wrong = staged.db.sqlalchemy(with_password=True).replace(
         f":{staged.db.password}@", ":not-the-password-5c1e@"
     )
     assert wrong != staged.db.sqlalchemy(with_password=True), "the staged URL has no password"
     staged.overrides["DATABASE_URL"] = wrong
     run = staged.run("predeploy")
-    # Every check that reads the database fails too (the lint needs it for the pending list).
-    assert run.failed == {
+    assert run.failed == set(), run.describe()
+    assert run.ids("not verified") == set(), run.describe()
+    assert run.blocked >= {
         "predeploy.target_environment_loaded",
         "predeploy.tool_available_and_new_enough[pg_dump]",
-        "predeploy.tool_available_and_new_enough[pg_restore]",
-        "predeploy.tool_available_and_new_enough[psql]",
         "predeploy.repository_baseline_checks",
-        "predeploy.schema_changes_in_migration_files",
-        "predeploy.related_index_changes_in_same_unit",
         "predeploy.no_migration_conflicts_before_deploy",
         "predeploy.backup_created",
+        *BACKUP_CHAIN,
     }, run.describe()
-    assert run.not_verified == BACKUP_CHAIN
-    message = run.message("predeploy.target_environment_loaded")
-    assert "DATABASE_URL" in message and "password authentication failed" in message
+    assert run.reason_ids() == ["target-database"], run.reasons
+    (reason,) = run.reasons
+    assert "password authentication failed" in reason["message"]
+    assert reason["conditions"] == []
+    assert set(reason["blocked"]) == run.blocked
     assert "not-the-password-5c1e" not in run.artifacts_text()
     _assert_no_go(run)
 
 
 def test_pending_migrations_not_fatal_in_production_turns_guard_flag_check_red(staged):
-    staged.overrides["FAIL_ON_PENDING_MIGRATIONS"] = "0"
+    staged.target.restart_service(FAIL_ON_PENDING_MIGRATIONS="0")
     run = staged.run("predeploy")
     assert run.failed == {"predeploy.migration_guard_flags"}, run.describe()
     message = run.message("predeploy.migration_guard_flags")
-    assert "FAIL_ON_PENDING_MIGRATIONS is 0; it must be 1 in production" in message
+    assert "FAIL_ON_PENDING_MIGRATIONS=0; it must be 1 for a production release" in message
     _assert_no_go(run)
 
 
 def test_read_only_flag_against_the_rollout_plan_turns_write_flag_check_red(staged):
-    staged.overrides["DB_READ_ONLY"] = "1"
+    staged.target.restart_service(DB_READ_ONLY="1")
     run = staged.run("predeploy")
     assert run.failed == {"predeploy.write_safety_flags_match_rollout_plan"}, run.describe()
     message = run.message("predeploy.write_safety_flags_match_rollout_plan")
-    assert "DB_READ_ONLY is '1', the rollout plan says 0" in message
+    assert "DB_READ_ONLY is live as '1', the rollout plan says 0" in message
     _assert_no_go(run)
+
+
+def test_a_flag_in_the_checkers_environment_is_not_evidence(staged):
+    # The checker's own variables disagree with the plan; the service runs as planned: GO.
+    staged.overrides.update({"DB_READ_ONLY": "1", "FLASK_CONFIG": "development"})
+    run = staged.run("predeploy")
+    assert run.decision == "GO", run.describe()
 
 
 def test_too_old_pg_dump_turns_tool_check_red(staged, tmp_path):
@@ -159,7 +183,7 @@ def test_too_old_pg_dump_turns_tool_check_red(staged, tmp_path):
         "predeploy.backup_created",
     }, run.describe()
     assert "pg_dump is PostgreSQL 9, but the server is" in run.message(PG_DUMP_TOOL)
-    assert run.not_verified == BACKUP_CHAIN
+    assert run.blocked == BACKUP_CHAIN
     _assert_no_go(run, "nogo.backup")
 
 
@@ -244,7 +268,7 @@ def test_backup_directory_under_a_file_turns_backup_check_red(staged, tmp_path):
         run.describe()
     )
     assert "backup_postgres.py exited" in run.message("predeploy.backup_created")
-    assert run.not_verified == BACKUP_CHAIN
+    assert run.blocked == BACKUP_CHAIN
     assert not list(tmp_path.rglob("*.dump")), "a finished-looking dump was left behind"
     _assert_no_go(run, "nogo.backup")
 

@@ -8,6 +8,7 @@ terminal output and every byte of every file the run and the target left behind.
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 from releaseops.rehearsal.cluster import free_port
@@ -87,3 +88,50 @@ def test_rollback_evidence_with_a_failing_check_leaks_no_secret(staged, tmp_path
     assert run.decision == "NO-GO", run.describe()
     assert leaks(staged, run, tmp_path) == []
     assert_self_contained(run)
+
+
+class ProcessListSampler:
+    """Reads every process's arguments (what `ps` shows any local user) while a run goes on."""
+
+    def __init__(self, secrets: dict[str, str]) -> None:
+        self.secrets = secrets
+        self.samples = 0
+        self.seen: set[str] = set()
+        self.found: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> ProcessListSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.samples += 1
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                try:
+                    argv = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                self.seen.add(argv[:120])
+                self.found += [
+                    f"{n} in: {argv[:200]}" for n, v in self.secrets.items() if v in argv
+                ]
+
+
+def test_no_process_of_a_gate_and_drill_run_shows_a_password_in_its_arguments(staged):
+    # Every checklist command, pg tool and restart of predeploy and the drill runs while the
+    # process list is sampled: the password reaches children only through their environment.
+    with ProcessListSampler(secrets_of(staged)) as sampler:
+        gate = staged.run("predeploy")
+        drill = staged.run("drill", *staged.drill_execute())
+    assert gate.decision == "GO", gate.describe()
+    assert drill.decision == "GO", drill.describe()
+    assert sampler.samples > 50
+    assert any("backup_postgres.py" in argv for argv in sampler.seen)  # the sampler saw them
+    assert any("pg_restore" in argv for argv in sampler.seen)
+    assert sampler.found == []

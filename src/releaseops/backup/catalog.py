@@ -109,21 +109,55 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+def origin_problem(found: Manifest, dbname: str, system_identifier: str | None) -> str | None:
+    """Why a dump is not of database `dbname` on server `system_identifier`, else None.
+
+    Without a `system_identifier` (the target's server could not be asked) only the name is
+    compared. A manifest that records no server identity cannot prove where the dump is from.
+    """
+    problems = []
+    if found.dbname != dbname:
+        problems.append(f"it is a dump of database {found.dbname!r}, not {dbname!r}")
+    if system_identifier is not None:
+        if found.system_identifier is None:
+            problems.append("its manifest records no server identity, so its origin is unproven")
+        elif found.system_identifier != system_identifier:
+            problems.append(
+                f"it was taken on server {found.system_identifier} ({found.server}), but the "
+                f"target is server {system_identifier}"
+            )
+    return "; ".join(problems) or None
+
+
 def rollback_candidate(
-    out_dir: Path, dbname: str, *, before: datetime | None = None, full: bool = True
+    out_dir: Path,
+    dbname: str,
+    *,
+    before: datetime | None = None,
+    full: bool = True,
+    server: str | None = None,
 ) -> Backup:
-    """The newest verified backup of `dbname` (taken before `before`, when given)."""
+    """The newest verified backup of `dbname` (taken before `before`, when given).
+
+    With `server` (the target's system identifier) a dump taken on another server, such as a
+    same-named staging database, is never offered.
+    """
     backups = list_backups(out_dir, dbname)
     if before is not None:
         backups = [b for b in backups if b.created_at < _aware(before)]
     rejected: list[str] = []
     for candidate in backups:
+        found = candidate.manifest
+        problem = None if found is None or server is None else origin_problem(found, dbname, server)
+        if problem is not None:
+            rejected.append(f"{candidate.path.name} ({problem})")
+            continue
         result = verify(candidate.path, full=full)
         if result.is_verified:
             return replace(candidate, verification=result)
         rejected.append(f"{candidate.path.name} ({', '.join(c.name for c in result.failed)})")
     when = f" taken before {_aware(before).isoformat()}" if before else ""
-    seen = f"; unverified: {'; '.join(rejected)}" if rejected else ""
+    seen = f"; not eligible: {'; '.join(rejected)}" if rejected else ""
     raise NoRollbackCandidate(
         f"no verified backup of {dbname!r}{when} in {out_dir}{seen}. This is a No-Go: take one "
         f'with python scripts/backup_postgres.py --db "$DATABASE_URL" (or point BACKUP_DIR at '

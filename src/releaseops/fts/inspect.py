@@ -17,6 +17,17 @@ from releaseops.fts.sql import function_body, stale_condition
 METADATA_TABLE = "releaseops_fts_sync"
 
 
+# pg_trigger.tgenabled: only O (origin/local) and A (always) fire in an ordinary session;
+# R fires only under session_replication_role = replica, D never.
+FIRES_IN_ORDINARY_SESSIONS = ("O", "A")
+TRIGGER_STATES = {
+    "O": "enabled",
+    "A": "enabled always",
+    "R": "replica only",
+    "D": "disabled",
+}
+
+
 @dataclass(frozen=True)
 class FtsCheck:
     """The result of check(): stale rows and drift per table (read-only)."""
@@ -53,7 +64,7 @@ class TableState:
 
     types: dict[str, str]
     function_source: str | None
-    trigger_enabled: str | None  # pg_trigger.tgenabled: 'O' on, 'D' disabled, None absent
+    trigger_enabled: str | None  # pg_trigger.tgenabled (TRIGGER_STATES), None when absent
     index_valid: bool | None
     stored_hash: str | None
 
@@ -149,8 +160,14 @@ def _problems(conn: psycopg.Connection[Any], table: FtsTable, state: TableState)
         found.append(f"trigger function {table.function_name} differs from the spec in code")
     if state.trigger_enabled is None:
         found.append(f"trigger {table.trigger_name} is missing")
-    elif state.trigger_enabled == "D":
-        found.append(f"trigger {table.trigger_name} is disabled")
+    elif state.trigger_enabled not in FIRES_IN_ORDINARY_SESSIONS:
+        meaning = TRIGGER_STATES.get(state.trigger_enabled, "?")
+        found.append(
+            f"trigger {table.trigger_name} does not fire for ordinary sessions (tgenabled "
+            f"{state.trigger_enabled!r}: {meaning}); new and edited rows would not be indexed. "
+            f"ALTER TABLE {table.table} ENABLE TRIGGER {table.trigger_name}, or run "
+            f"init_fts.py --sync"
+        )
     if state.index_valid is None:
         found.append(f"index {table.index_name} is missing")
     elif not state.index_valid:

@@ -15,6 +15,7 @@ from releaseops import dburl
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import FtsError, FtsSpecInvalid
 from releaseops.fts.inspect import (
+    FIRES_IN_ORDINARY_SESSIONS,
     METADATA_TABLE,
     TableState,
     column_types,
@@ -133,7 +134,7 @@ def _sync_structure(conn: psycopg.Connection[Any], table: FtsTable, state: Table
             ).format(sql.Identifier(table.trigger_name), name, sql.Identifier(table.function_name))
         )
         actions.append(f"created trigger {table.trigger_name}")
-    elif state.trigger_enabled == "D":
+    elif state.trigger_enabled not in FIRES_IN_ORDINARY_SESSIONS:
         conn.execute(
             sql.SQL("ALTER TABLE {} ENABLE TRIGGER {}").format(
                 name, sql.Identifier(table.trigger_name)
@@ -231,5 +232,8 @@ def sync(db: DatabaseUrl | str, spec: FtsSpec, *, batch_size: int = BATCH_SIZE) 
         except psycopg.Error as exc:
             raise FtsError(f"fts sync failed: {dburl.mask(str(exc)).strip()}") from exc
         finally:
-            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", [_LOCK_KEY])
+            # A lost connection has no lock left to release; unlocking it would raise and hide
+            # the error that says what happened.
+            if not conn.closed:
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", [_LOCK_KEY])
     return SyncReport(results)

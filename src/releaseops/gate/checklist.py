@@ -61,6 +61,11 @@ _ITEMS = [
         'Create pre-deploy DB backup: python scripts/backup_postgres.py --db "$DATABASE_URL"',
     ),
     ("pre.record", "1", "Record backup file path and release timestamp."),
+    (
+        "pre.slo_baseline",
+        "1",
+        "Record the request-log baseline before the deploy: per route, 5xx rate and latency.",
+    ),
     ("drill.urls", "drill", "1. Prepare DB URLs (source, drill, admin)."),
     (
         "drill.preflight",
@@ -105,11 +110,21 @@ _ITEMS = [
     ("post.retrieval", "3", "Retrieval returns expected candidates for a known query."),
     ("post.ai", "3", "AI classification flow behaves as expected for current AI_AUTO_APPLY."),
     ("post.no_mismatch", "3", "No migration mismatch errors in API logs."),
+    (
+        "post.slo",
+        "3",
+        "Error rate and latency have not regressed against the pre-deploy baseline.",
+    ),
     ("nogo.backup", "4", "Backup command fails or backup file is missing/corrupt."),
     ("nogo.migration", "4", "Migration command fails or reports checksum/version mismatch."),
     ("nogo.api_start", "4", "API cannot start cleanly after deploy."),
     ("nogo.smoke", "4", "Core smoke flows (auth/manage/retrieval) fail."),
     ("nogo.rollback_candidate", "4", "Rollback backup candidate cannot be identified."),
+    (
+        "nogo.slo",
+        "4",
+        "Error rate or latency regresses beyond the release's budget after the deploy.",
+    ),
     ("rbc.trigger", "5", "Trigger condition and incident timestamp recorded."),
     (
         "rbc.frozen",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -68,9 +69,10 @@ def validate(items: Iterable[pytest.Item]) -> None:
                 raise pytest.UsageError(
                     f"{item.nodeid}: prerequisite {name!r} is not a test in {Path(path).name}"
                 )
-            if key in position and position[key] > items.index(item):
+            if key in position and position[key] >= items.index(item):
                 raise pytest.UsageError(
-                    f"{item.nodeid}: prerequisite {name!r} is ordered after it; fix the order"
+                    f"{item.nodeid}: prerequisite {name!r} is not ordered before it (a check "
+                    f"cannot wait for itself or a later one); fix the order"
                 )
 
 
@@ -80,16 +82,42 @@ def _defines(path: Path, func: str) -> bool:
 
 def blocked_by(
     item: pytest.Item, outcomes: Mapping[str, str], titles: Mapping[str, str]
-) -> str | None:
-    """The reason to skip `item` when a prerequisite in this run did not pass, else None."""
+) -> tuple[str, str] | None:
+    """(the prerequisite's check id, the skip message) when one in this run did not pass."""
     for name in prerequisites(item):
         key = prerequisite_key(item, name)
         if key not in titles:
             continue  # not part of this run
         outcome = outcomes.get(key)
         if outcome != "passed":
-            return f"blocked by {titles[key]} ({outcome or 'not run'})"
+            return key_check_id(key), f"blocked by {titles[key]} ({outcome or 'not run'})"
     return None
+
+
+def key_check_id(key: str) -> str:
+    """The check id (`phase.name`) of an outcome key (`<path>::test_name`)."""
+    path, _, func = key.rpartition("::")
+    return f"{Path(path).parent.name}.{func.removeprefix('test_')}"
+
+
+def phase_checks(folder: Path) -> list[str]:
+    """Every check function (`phase.name`) defined in a phase folder's test files.
+
+    Read from the source, not from this run's collection: a run narrowed by -k, --deselect,
+    --lf or a single file still knows what it left out.
+    """
+    found = []
+    for path in sorted(folder.glob("test_*.py")):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        except SyntaxError:
+            continue  # pytest reports the collection error itself
+        found += [
+            f"{folder.name}.{node.name.removeprefix('test_')}"
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+        ]
+    return found
 
 
 def title(item: pytest.Item) -> str:

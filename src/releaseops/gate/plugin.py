@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,17 +17,21 @@ from releaseops.dburl import DatabaseUrl
 from releaseops.errors import ConfigurationError, DockerUnavailable, ReleaseOpsError
 from releaseops.gate import gating, runfolder
 from releaseops.gate.evidence import Collector
-from releaseops.gate.recorder import EVIDENCE_KEY, Recorder
+from releaseops.gate.recorder import EVIDENCE_KEY, Recorder, skip_message
+from releaseops.gate.subject import commit_of
 from releaseops.pg.scratch import ScratchDatabase
-from releaseops.rehearsal.cluster import LocalCluster, make_cluster
-from releaseops.rehearsal.container import ContainerCluster
+from releaseops.rehearsal.cluster import Cluster, make_cluster
 from releaseops.release import target as ro_target
 from releaseops.release.target import Target
 
 if TYPE_CHECKING:
     from releaseops.rehearsal.embedded import EmbeddedTarget
+    from releaseops.release.database import Database
     from releaseops.release.record import ReleaseRecord
+    from releaseops.runbook.custody import Selection
     from releaseops.runbook.deployment import Deployment
+    from releaseops.service.resource import Service
+    from releaseops.service.smoke import KnownQuery
 
 # The heavier modules (embedded target, record, logs, HTTP) are imported inside the fixtures
 # that need them: `pytest tests` loads this plugin too and should not pay for them.
@@ -51,6 +57,8 @@ OPTIONS = {
     "--drill-database-url": "scratch database for the restore drill; env DRILL_DATABASE_URL",
     "--postgres-admin-url": "URL used to drop/create the drill database; env POSTGRES_ADMIN_URL",
     "--migrations-dir": "migration files (default migrations/postgres); env MIGRATIONS_DIR",
+    "--retrieval-queries": "known queries with expected candidates (TOML); env RETRIEVAL_QUERIES "
+    "(default fixtures/queries.toml)",
     "--fts-spec": "the service's FTS declaration as module:attribute; env FTS_SPEC (default "
     "[tool.releaseops] fts_spec in pyproject.toml)",
 }
@@ -94,6 +102,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--pg-provider", choices=("local", "container", "auto"), default=None, help=HELP_PG_PROVIDER
     )
     group.addoption("--reports-dir", default=None, metavar="DIR", help=HELP_REPORTS_DIR)
+    group.addoption(
+        "--allow-cross-server",
+        action="store_true",
+        default=False,
+        help="let the rollback restore a dump taken of another server or database (recorded "
+        "in the evidence); without it such a dump is refused",
+    )
+    group.addoption(
+        "--allow-partial",
+        action="store_true",
+        default=False,
+        help="a developer's partial run (-k, --deselect, --lf, one file): end PARTIAL instead "
+        "of NO-GO when the checks that ran passed; PARTIAL is never GO and exits non-zero",
+    )
     parser.addini("releaseops_pg_provider", default="local", help=HELP_PG_PROVIDER)
     parser.addini("releaseops_reports_dir", default="reports", help=HELP_REPORTS_DIR)
 
@@ -123,8 +145,28 @@ def pytest_configure(config: pytest.Config) -> None:
     if not getattr(config.option, "xmlpath", None):
         config.option.xmlpath = str(folder / "junit.xml")
     recorder = Recorder(config, folder, run_id)
+    recorder.subject.commit = commit_of(config.rootpath)
+    unnamed = _unnamed_target(config, os.environ)
+    if unnamed:
+        recorder.add_root("no-target", unnamed)
     config.stash[RECORDER_KEY] = recorder
     config.pluginmanager.register(recorder, "releaseops-recorder")
+
+
+def _unnamed_target(config: pytest.Config, environ: Mapping[str, str]) -> str | None:
+    """Under CI a gate must name its target: a lost DATABASE_URL must not turn into a rehearsal."""
+    if not ro_target.parse_flag_lenient(environ.get("CI")):
+        return None
+    if (
+        config.getoption("target")
+        or config.getoption("database_url")
+        or environ.get("DATABASE_URL")
+    ):
+        return None
+    return (
+        "no target named: with CI=true a gate run must name its target (--target embedded, "
+        "--target env with DATABASE_URL, or --database-url); nothing was checked"
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -156,7 +198,7 @@ def _provider(config: pytest.Config) -> Any:
 
 
 @pytest.fixture(scope="session")
-def pg_cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster | ContainerCluster]:
+def pg_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     """A throwaway PostgreSQL cluster for the whole session, always torn down."""
     cluster = make_cluster(_provider(request.config))
     try:
@@ -170,7 +212,7 @@ def pg_cluster(request: pytest.FixtureRequest) -> Iterator[LocalCluster | Contai
 
 
 @pytest.fixture
-def fresh_db(pg_cluster: LocalCluster | ContainerCluster) -> Iterator[DatabaseUrl]:
+def fresh_db(pg_cluster: Cluster) -> Iterator[DatabaseUrl]:
     """A new empty database on the session cluster, dropped after the test."""
     with ScratchDatabase(pg_cluster.url) as url:
         yield url
@@ -181,7 +223,7 @@ def fresh_db(pg_cluster: LocalCluster | ContainerCluster) -> Iterator[DatabaseUr
 
 def _options(config: pytest.Config) -> dict[str, Any]:
     names = [flag[2:].replace("-", "_") for flag in OPTIONS]
-    names += ["target", "execute", "confirm_db", "probe_timeout"]
+    names += ["target", "execute", "confirm_db", "probe_timeout", "allow_cross_server"]
     return {name: config.getoption(name) for name in names}
 
 
@@ -190,10 +232,10 @@ def embedded_target(request: pytest.FixtureRequest) -> Iterator[EmbeddedTarget |
     """The embedded target when the run points at it (else None); torn down at the end."""
     options = _options(request.config)
     resolved = ro_target.resolve(options, repo_root=request.config.rootpath)
-    if resolved.kind != "embedded":
+    recorder = request.config.stash.get(RECORDER_KEY, None)
+    if resolved.kind != "embedded" or (recorder is not None and recorder.root("no-target")):
         yield None
         return
-    recorder = request.config.stash.get(RECORDER_KEY, None)
     workdir = (
         recorder.folder
         if recorder
@@ -205,8 +247,11 @@ def embedded_target(request: pytest.FixtureRequest) -> Iterator[EmbeddedTarget |
     try:
         try:
             embedded.start()
-        except DockerUnavailable as exc:
-            pytest.skip(f"not verified: {exc}")
+        except ReleaseOpsError as exc:
+            if recorder is None:
+                pytest.skip(f"not verified: {exc}")
+            recorder.add_root("target-start", f"the embedded target could not start: {exc}")
+            pytest.skip(skip_message(recorder.root("target-start") or recorder.roots[-1]))
         if recorder is not None:
             recorder.redactor.add(embedded.token, embedded.secret_key)
             if embedded.db and embedded.db.password:
@@ -218,7 +263,7 @@ def embedded_target(request: pytest.FixtureRequest) -> Iterator[EmbeddedTarget |
 
 @pytest.fixture(scope="session")
 def target(request: pytest.FixtureRequest, embedded_target: EmbeddedTarget | None) -> Target:
-    """Where the checks point, resolved once."""
+    """Where the checks point, resolved once; the database is asked who it is."""
     options = _options(request.config)
     environ = embedded_target.environ() if embedded_target is not None else None
     kind: ro_target.Kind = "embedded" if embedded_target is not None else "env"
@@ -228,10 +273,34 @@ def target(request: pytest.FixtureRequest, embedded_target: EmbeddedTarget | Non
         recorder.redactor.add(*resolved.secrets())
         recorder.meta["target"] = resolved.describe()
         recorder.waivers = _waivers(resolved)
+        _describe_subject(recorder, resolved)
     return resolved
 
 
+def _describe_subject(recorder: Recorder, resolved: Target) -> None:
+    """Fill the verdict's subject; an unreachable database becomes the run's root cause."""
+    from releaseops.pg import identity
+    from releaseops.release import record
+
+    subject = recorder.subject
+    subject.kind = resolved.kind
+    if resolved.release_record is not None:
+        with contextlib.suppress(ReleaseOpsError, OSError):
+            subject.release_id = record.load(resolved.release_record).release_id
+    try:
+        db = resolved.database_url
+        subject.database = db.masked()
+        server = identity.probe(db)
+    except ReleaseOpsError as exc:
+        recorder.add_root("target-database", f"the target database is unreachable: {exc}")
+        return
+    subject.system_identifier = server.system_identifier
+    subject.server_version = server.server_version
+    recorder.meta["server"] = server.as_dict()
+
+
 def _waivers(resolved: Target) -> dict[str, dict[str, Any]]:
+    """Active waivers by check id; one whose justification or approver is a placeholder is void."""
     from releaseops.release import record
 
     if resolved.release_record is None:
@@ -248,6 +317,7 @@ def _waivers(resolved: Target) -> dict[str, dict[str, Any]]:
             "expires": w.expires.isoformat(),
         }
         for check, w in active.items()
+        if not (record.is_placeholder(w.justification) or record.is_placeholder(w.approved_by))
     }
 
 
@@ -260,9 +330,43 @@ def deployment(target: Target, embedded_target: EmbeddedTarget | None) -> Deploy
 
 
 @pytest.fixture(scope="session")
-def db(target: Target) -> DatabaseUrl:
-    """The target database."""
+def db(request: pytest.FixtureRequest, target: Target) -> DatabaseUrl:
+    """The target database; every check needing it is blocked when it cannot be reached."""
+    recorder = request.config.stash.get(RECORDER_KEY, None)
+    root = recorder.root("target-database") if recorder is not None else None
+    if root is not None:
+        pytest.skip(skip_message(root))
     return target.database_url
+
+
+@pytest.fixture(scope="session")
+def database(db: DatabaseUrl) -> Database:
+    """The target database as a resource: identity, migrations, schema head."""
+    from releaseops.release.database import Database
+
+    return Database(db)
+
+
+@pytest.fixture(scope="session")
+def rollback_selection(target: Target, database: Database) -> Selection:
+    """The dump the rollback restores: named in the release record, else the gate's record."""
+    from releaseops.release import record
+    from releaseops.runbook import custody
+
+    if target.release_record is None:
+        raise ConfigurationError("no release record: set RELEASE_RECORD or pass --release-record")
+    loaded = record.load(target.release_record)
+    named = loaded.rollback.backup_file if loaded.rollback else None
+    explicit = None
+    if named:
+        explicit = Path(named) if Path(named).is_absolute() else target.repo_root / named
+    return custody.select(
+        target.backup_dir,
+        loaded.release_id,
+        database.identity(),
+        explicit=explicit,
+        allow_cross_server=target.allow_cross_server,
+    )
 
 
 @pytest.fixture
@@ -296,6 +400,14 @@ def api(target: Target, api_url: str) -> Iterator[requests.Session]:
 
 
 @pytest.fixture
+def service(api: requests.Session, api_url: str) -> Service:
+    """The deployed service as a resource: its /health and its API description."""
+    from releaseops.service.resource import Service
+
+    return Service(api, api_url)
+
+
+@pytest.fixture
 def api_logs(target: Target) -> Callable[[], list[str]]:
     """Read the service log (API_LOG_SOURCE) as lines, on demand."""
     from releaseops.service import logcheck
@@ -325,14 +437,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One report row per known retrieval query (RETRIEVAL_QUERIES, fixtures/queries.toml)."""
     if "known_query" not in metafunc.fixturenames:
         return
-    import os
-
     from releaseops.service import smoke
 
-    raw = os.environ.get("RETRIEVAL_QUERIES") or "fixtures/queries.toml"
-    path = Path(raw) if Path(raw).is_absolute() else metafunc.config.rootpath / raw
-    queries = smoke.load_queries(path)
+    options = _options(metafunc.config)
+    resolved = ro_target.resolve(options, repo_root=metafunc.config.rootpath)
+    queries = smoke.load_queries(resolved.retrieval_queries)
     metafunc.parametrize("known_query", queries, ids=[q.q for q in queries])
+
+
+@pytest.fixture(scope="session")
+def known_queries(target: Target) -> list[KnownQuery]:
+    """Every known retrieval query (RETRIEVAL_QUERIES, default fixtures/queries.toml)."""
+    from releaseops.service import smoke
+
+    return smoke.load_queries(target.retrieval_queries)
+
+
+@pytest.fixture
+def log_source(target: Target) -> str:
+    """API_LOG_SOURCE as given (file:PATH or cmd:COMMAND); not verified when none is set."""
+    if not target.api_log_source:
+        pytest.skip("not verified: no API_LOG_SOURCE / --api-log-source configured")
+    return target.api_log_source
 
 
 # What each phase expects to find when it runs alone on the embedded target.
@@ -346,10 +472,14 @@ PHASE_PREPARATION = {
 
 @pytest.fixture(autouse=True)
 def _phase_ready(request: pytest.FixtureRequest) -> None:
-    """Bring the embedded target to the state the check's phase expects (once per phase)."""
+    """Resolve the target for every check; bring the embedded one to its phase's state."""
     item = request.node
     if not isinstance(item, pytest.Item) or not gating.is_check(item):
         return
+    request.getfixturevalue("target")  # every verdict names its target, used or not
+    recorder = request.config.stash.get(RECORDER_KEY, None)
+    if recorder is not None:
+        recorder.block_all(item)  # the target did not start while this check set it up
     prepare = PHASE_PREPARATION.get(item.path.parent.name)
     if prepare is None:
         return

@@ -13,14 +13,16 @@ from typing import Any
 from releaseops import backup, fts, migrations
 from releaseops.dburl import DatabaseUrl
 from releaseops.fts import spec as fts_spec
+from releaseops.pg import identity
 from releaseops.pg.scratch import create_database, drop_database
 from releaseops.rehearsal.cluster import Cluster, Provider, make_cluster
 from releaseops.rehearsal.process import ServiceProcess
 from releaseops.release import record
 from releaseops.release import target as release_target
 from releaseops.release.target import SERVICE_KEYS
-from releaseops.runbook import steps
+from releaseops.runbook import custody, steps
 from releaseops.runbook.deployment import LIVE_FLAGS, Step
+from releaseops.service import slo, slogate, smoke
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ class EmbeddedTarget:
         self.log_path = workdir / "api.log"
         self.migrations_dir = repo_root / "migrations" / "postgres"
         self.previous_dir = workdir / "previous-release" / "migrations"
+        self.release_id = f"rehearsal-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         self.deployed_at: datetime | None = None
         self.predeploy_backup: backup.Backup | None = None
         self.rolled_back_from: backup.Backup | None = None
@@ -133,7 +136,7 @@ class EmbeddedTarget:
     def _write_record(self, rollback: dict[str, Any] | None = None) -> None:
         now = datetime.now(UTC).replace(microsecond=0)
         data: dict[str, Any] = {
-            "release_id": f"rehearsal-{now:%Y%m%d-%H%M%S}",
+            "release_id": self.release_id,
             "release_owner": "Release Rehearsal <release-owner@example.com>",
             "rollback_owner": "Rollback Rehearsal <rollback-owner@example.com>",
             "incident_channel": "#releaseops-rehearsal",
@@ -206,30 +209,56 @@ class EmbeddedTarget:
             self.deployed_at = datetime.now(UTC)
         return f"restarted the embedded service for {step} with {dict(flags)}"
 
-    def restart_service(self, **environ: str) -> None:
-        """Restart the service process with these variables changed (no runbook step)."""
+    def restart_service(self, *, app: str | None = None, **environ: str) -> None:
+        """Restart the service process with these variables changed (no runbook step).
+
+        `app` serves another app factory (`module:callable`) from now on; "" the reference one.
+        """
         assert self.service is not None
-        self.service.restart(**environ)
+        self.service.restart(app=app, **environ)
 
     def as_target(self) -> release_target.Target:
         """The rehearsal as the checks see it: an embedded Target over `environ()`."""
         return release_target.resolve({}, self.environ(), repo_root=self.repo_root, kind="embedded")
 
     def ensure_backup(self) -> backup.Backup:
-        """The pre-deploy backup: the newest verified one taken before the deploy, or a new one."""
+        """The pre-deploy backup the gate recorded, or a new one recorded as the gate would."""
         assert self.db is not None
         if self.predeploy_backup is None:
-            try:
-                self.predeploy_backup = backup.rollback_candidate(self.backup_dir, self.db.dbname)
-            except Exception:  # noqa: BLE001 - none yet: take one, as the gate would
+            known = custody.load(self.backup_dir, self.release_id)
+            if known is not None:
+                self.predeploy_backup = custody.select(
+                    self.backup_dir, self.release_id, identity.probe(self.db)
+                ).backup
+            else:
                 self.predeploy_backup = backup.create(self.db, self.backup_dir)
+                custody.record(self.backup_dir, self.release_id, self.predeploy_backup, "rehearsal")
         return self.predeploy_backup
 
     def ensure_deployed(self) -> None:
-        """Run the runbook's deploy (section 2) unless that already happened in this session."""
+        """Run the runbook's deploy (section 2) unless that already happened in this session.
+
+        What the gate records first is recorded first here too: the known-good dump and the
+        request-log baseline the post-deploy SLO comparison is measured against.
+        """
         if self.deployed_at is None:
             self.ensure_backup()
+            self.ensure_slo_baseline()
             steps.deploy(self.as_target(), self)
+
+    def ensure_slo_baseline(self) -> None:
+        """The release's SLO baseline, recorded now from real traffic unless the gate did."""
+        assert self.service is not None
+        target = self.as_target()
+        slogate.ensure_baseline(
+            f"file:{self.log_path}",
+            self.service.base_url,
+            self.release_id,
+            self.backup_dir,
+            slo.Budget.from_mapping(record.load(self.record_path).slo_budget.as_dict()),
+            smoke.load_queries(target.retrieval_queries),
+            token=self.token,
+        )
 
     def record_rollback(self, status: str, dump: backup.Backup | None) -> None:
         """Write the rollback section of the embedded target's own release record."""
@@ -250,9 +279,7 @@ class EmbeddedTarget:
         assert self.db is not None
         self.ensure_deployed()
         self.record_rollback("in progress", None)
-        candidate = backup.rollback_candidate(
-            self.backup_dir, self.db.dbname, before=self.deployed_at
-        )
+        candidate = custody.select(self.backup_dir, self.release_id, identity.probe(self.db)).backup
         steps.rollback(self.as_target(), self, candidate.path)
         self.rolled_back_from = candidate
         self.record_rollback("rolled back", candidate)

@@ -48,6 +48,7 @@ ENV_KEYS = (
     "PG_BINDIR",
     "RELEASEOPS_PG_ROOT",
     "FTS_SPEC",
+    "RETRIEVAL_QUERIES",
 )
 SECRET_KEYS = ("SECRET_KEY", "API_TOKENS", "API_TOKEN")
 # option name -> environment variable; precedence: option, environment, ini, default.
@@ -61,6 +62,7 @@ OPTION_ENV = {
     "postgres_admin_url": "POSTGRES_ADMIN_URL",
     "migrations_dir": "MIGRATIONS_DIR",
     "fts_spec": "FTS_SPEC",
+    "retrieval_queries": "RETRIEVAL_QUERIES",
 }
 
 
@@ -76,6 +78,11 @@ def parse_flag(value: str | None, name: str) -> bool | None:
     raise ConfigurationError(f"{name}={value!r} is not a flag: use 1 or 0")
 
 
+def parse_flag_lenient(value: str | None) -> bool:
+    """True for a set, truthy flag ("1", "true", "yes", "on"); False for anything else."""
+    return (value or "").strip().lower() in TRUE_VALUES
+
+
 @dataclass(frozen=True)
 class Target:
     """Where the checks point. Resolved once per session; never mutated."""
@@ -86,6 +93,7 @@ class Target:
     options: Mapping[str, Any] = field(repr=False)
     execute: bool = False
     confirm_db: str | None = None
+    allow_cross_server: bool = False
     probe_timeout: float = 60.0
 
     def value(self, option: str) -> str | None:
@@ -161,6 +169,11 @@ class Target:
         return self._path(self.value("migrations_dir") or "migrations/postgres")
 
     @property
+    def retrieval_queries(self) -> Path:
+        """RETRIEVAL_QUERIES: known queries with expected candidates (default fixtures/queries)."""
+        return self._path(self.value("retrieval_queries") or "fixtures/queries.toml")
+
+    @property
     def fts_spec(self) -> FtsSpec:
         """The service's FTS declaration: --fts-spec, FTS_SPEC, else [tool.releaseops] fts_spec."""
         ref = self.value("fts_spec") or project.setting(self.repo_root, "fts_spec")
@@ -231,6 +244,7 @@ def resolve(
         environ=MappingProxyType(snapshot),
         options=MappingProxyType({k: v for k, v in options.items() if v not in (None, "")}),
         execute=bool(options.get("execute")),
+        allow_cross_server=bool(options.get("allow_cross_server")),
         confirm_db=options.get("confirm_db") or None,
         probe_timeout=float(options.get("probe_timeout") or 60.0),
     )

@@ -8,6 +8,7 @@ rehearsal implements the same protocol over its own service process.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -16,11 +17,12 @@ from typing import Literal, Protocol
 
 from releaseops.errors import RestartFailed
 from releaseops.release.target import Target
+from releaseops.service import freeze
 
 Step = Literal["deploy", "freeze", "redeploy-previous"]
 DEFAULT_RESTART_COMMAND = "./scripts/dc up -d --build"
 # The runbook's freeze (checklist section 6, step 1), and the flags of a live release.
-FREEZE_FLAGS = {"DB_READ_ONLY": "1", "AI_AUTO_APPLY": "0", "RETRIEVAL_MODE": "bm25"}
+FREEZE_FLAGS = freeze.env_values(freeze.FREEZE_FLAGS)
 LIVE_FLAGS = {"DB_READ_ONLY": "0", "AI_AUTO_APPLY": "1", "RETRIEVAL_MODE": "bm25"}
 
 
@@ -36,6 +38,26 @@ class Deployment(Protocol):
         ...
 
 
+# `--db "$VAR"` in a checklist command: bash would expand the URL, password included, into the
+# child's arguments, which every local user can read (ps, /proc/<pid>/cmdline).
+_DB_ARGUMENT = re.compile(r'\s--db[ =]"\$\{?(?P<var>[A-Za-z_][A-Za-z0-9_]*)\}?"')
+
+
+def without_url_arguments(command: str, env: dict[str, str]) -> str:
+    """`command` without its `--db "$VAR"`; the URL goes to the child as DATABASE_URL instead.
+
+    The scripts read DATABASE_URL when --db is not given, so the command does the same, and
+    the evidence still shows the literal checklist command.
+    """
+    match = _DB_ARGUMENT.search(command)
+    if match is None:
+        return command
+    value = env.get(match.group("var"))
+    if value is not None:
+        env["DATABASE_URL"] = value
+    return command[: match.start()] + command[match.end() :]
+
+
 def run_command(
     target: Target,
     command: str,
@@ -43,7 +65,7 @@ def run_command(
     timeout: float = 600,
     extra_env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a checklist command literally (bash -c) from the repository root.
+    """Run a checklist command (bash -c) from the repository root.
 
     Database URLs reach the command through its environment (`$DATABASE_URL`), never through
     its arguments, so no password is visible to other users in the process list.
@@ -52,7 +74,7 @@ def run_command(
     # `python` in a checklist command means the interpreter running the checks (its venv).
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return subprocess.run(
-        ["bash", "-c", command],
+        ["bash", "-c", without_url_arguments(command, env)],
         cwd=target.repo_root,
         env=env,
         capture_output=True,

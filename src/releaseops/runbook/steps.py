@@ -96,9 +96,16 @@ def freeze(deployment: Deployment) -> str:
 
 
 def restore(target: Target, dump: Path) -> backup_restore.RestoreReport:
-    """Rollback step 4: restore `dump` into the target database (confirmed by name)."""
+    """Rollback step 4: restore `dump` (a dump of this very database) into the target."""
     db = target.database_url
-    return backup_restore.restore(db, dump, confirm_db=db.dbname)
+    return backup_restore.restore(
+        db,
+        dump,
+        confirm_db=db.dbname,
+        origin="target",
+        allow_cross_server=target.allow_cross_server,
+        exact=True,
+    )
 
 
 def redeploy_previous(deployment: Deployment) -> str:

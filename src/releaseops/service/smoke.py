@@ -133,3 +133,22 @@ def write_probe(session: requests.Session, api_url: str) -> requests.Response:
 def writes_blocked(response: requests.Response) -> bool:
     """True when a write was refused by the read-only guard (503 with READ_ONLY)."""
     return response.status_code == 503 and "READ_ONLY" in response.text
+
+
+def read_only_smoke(api: requests.Session, base: str) -> dict[str, Any]:
+    """The smoke paths that work while writes are blocked: list, the /manage page, a search.
+
+    Raises AssertionError (with the evidence) when one fails; returns what each answered.
+    """
+    listing = expect_json(expect_status(api.get(f"{base}{MANAGE}"), 200))
+    assert listing.get("items"), "no questions listed"
+    page = expect_status(api.get(f"{base}/manage"), 200)
+    assert "<html" in page.text.lower(), "/manage did not render a page"
+    search = expect_json(
+        expect_status(api.get(f"{base}/api/retrieval/search", params={"q": "photosynthesis"}), 200)
+    )
+    return {
+        "questions": listing.get("total"),
+        "/manage": page.status_code,
+        "search results": len(search.get("results", [])),
+    }
