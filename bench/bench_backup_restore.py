@@ -4,9 +4,12 @@ Builds a text-heavy database of --size-mb on a throwaway cluster (or on --admin-
 round times, one after the other:
   raw pg_dump -Fc -Z1                 vs  scripts/backup_postgres.py (dump + sha256 + verification)
   raw pg_restore (checklist flags)    vs  scripts/restore_postgres.py (checks + verify + restore)
-  the checklist's literal drill       vs  releaseops.drill.run (backup, restore, compare)
-     (pg_dump -Fc, sha256sum, pg_restore --list, DROP/CREATE, single-job pg_restore)
-and prints the ratios. Run it on an otherwise idle machine; it uses every core it gets.
+  the checklist's literal drill       vs  releaseops.drill.run (backup with the fingerprint in
+     (pg_dump -Fc, sha256sum,                its manifest, restore with the drill's session
+      pg_restore --list, DROP/CREATE,        settings, compare the copy with that fingerprint),
+      single-job pg_restore)                 once per --drill-jobs value
+and prints the ratios and each drill's steps. Run it on an otherwise idle machine; it uses every
+core it gets.
 
 Example:  .venv/bin/python bench/bench_backup_restore.py --size-mb 250
 """
@@ -84,6 +87,21 @@ def build(admin: DatabaseUrl, size_mb: int) -> DatabaseUrl:
     return db
 
 
+def source(admin: DatabaseUrl, size_mb: int, *, reuse: bool) -> DatabaseUrl:
+    """The bench database: built afresh, or with `reuse` the one a previous run left."""
+    with admin.connect() as conn:
+        found = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (SOURCE_DB,)
+        ).fetchone()
+    if reuse and found:
+        print(f"reusing {SOURCE_DB}", flush=True)
+        return admin.with_dbname(SOURCE_DB)
+    start = time.perf_counter()
+    db = build(admin, size_mb)
+    print(f"built {size_mb} MB in {time.perf_counter() - start:.1f} s", flush=True)
+    return db
+
+
 def timed(call: Callable[[], object]) -> float:
     start = time.perf_counter()
     call()
@@ -111,7 +129,9 @@ def fresh(admin: DatabaseUrl, name: str) -> DatabaseUrl:
 RESTORE_FLAGS = ("--clean", "--if-exists", "--no-owner", "--no-privileges")
 
 
-def one_round(admin: DatabaseUrl, src: DatabaseUrl, work: Path) -> dict[str, float]:
+def one_round(
+    admin: DatabaseUrl, src: DatabaseUrl, work: Path, drill_jobs: list[int]
+) -> dict[str, float]:
     url = src.sqlalchemy(with_password=True)
     r: dict[str, float] = {}
     raw1 = work / "raw_z1.dump"
@@ -134,17 +154,20 @@ def one_round(admin: DatabaseUrl, src: DatabaseUrl, work: Path) -> dict[str, flo
             str(ours),
             "--confirm-db",
             b.dbname,
+            "--allow-cross-server",  # the dump is of bench_source, restored under another name
         )
     )
     start = time.perf_counter()
     r["checklist_dump_z6"] = checklist_drill(admin, src, work)
     r["checklist_drill"] = time.perf_counter() - start
-    shutil.rmtree(ours_dir)
-    start = time.perf_counter()
-    rehearsal = drill.run(src, admin, "bench_drill", ours_dir)
-    r["our_drill"] = time.perf_counter() - start
-    assert rehearsal.is_equal, rehearsal.comparison.explain()
-    r.update({f"our_drill_{step}": seconds for step, seconds in rehearsal.steps.items()})
+    for jobs in drill_jobs:
+        shutil.rmtree(ours_dir)
+        start = time.perf_counter()
+        rehearsal = drill.run(src, admin, "bench_drill", ours_dir, jobs=jobs)
+        r[f"our_drill_j{jobs}"] = time.perf_counter() - start
+        assert rehearsal.is_equal, rehearsal.comparison.explain()
+        r.update({f"our_drill_j{jobs}_{step}": sec for step, sec in rehearsal.steps.items()})
+    r["our_drill"] = min(r[f"our_drill_j{jobs}"] for jobs in drill_jobs)
     r["raw_z1_bytes"] = raw1.stat().st_size
     r["raw_z6_bytes"] = (work / "checklist.dump").stat().st_size
     for name in ("bench_raw_restore", "bench_our_restore", "bench_drill", "bench_checklist"):
@@ -178,7 +201,9 @@ def cpu_model() -> str:
     return platform.machine()
 
 
-def report(rounds: list[dict[str, float]], size_mb: int) -> dict[str, object]:
+def report(
+    rounds: list[dict[str, float]], size_mb: int, drill_jobs: list[int]
+) -> dict[str, object]:
     def ratio(a: str, b: str) -> list[float]:
         return [round(r[a] / r[b], 3) for r in rounds]
 
@@ -191,6 +216,10 @@ def report(rounds: list[dict[str, float]], size_mb: int) -> dict[str, object]:
         "backup_vs_raw_dump_z1": ratio("our_backup", "raw_dump_z1"),
         "restore_vs_raw_restore": ratio("our_restore", "raw_restore"),
         "drill_vs_checklist": ratio("our_drill", "checklist_drill"),
+        **{
+            f"drill_j{jobs}_vs_checklist": ratio(f"our_drill_j{jobs}", "checklist_drill")
+            for jobs in drill_jobs
+        },
         "targets": {"backup": 1.10, "restore": 1.05, "drill": 0.6},
     }
 
@@ -200,23 +229,33 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size-mb", type=int, default=250, help="approximate table data size")
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--admin-url", help="use this server instead of a throwaway cluster")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help=f"with --admin-url: reuse {SOURCE_DB} if it exists, and keep it afterwards",
+    )
+    p.add_argument(
+        "--drill-jobs",
+        default=str(drill.DEFAULT_JOBS),
+        help="comma-separated pg_restore job counts to time the drill with (e.g. 1,2)",
+    )
     args = p.parse_args(argv)
+    drill_jobs = [int(j) for j in args.drill_jobs.split(",")]
     cluster = None if args.admin_url else LocalCluster().start()
     admin = parse(args.admin_url) if args.admin_url else cluster.url  # type: ignore[union-attr]
     try:
-        start = time.perf_counter()
-        src = build(admin, args.size_mb)
-        print(f"built {args.size_mb} MB in {time.perf_counter() - start:.1f} s", flush=True)
+        src = source(admin, args.size_mb, reuse=args.reuse)
         rounds = []
         with tempfile.TemporaryDirectory(prefix="bench-") as work:
             for n in range(args.rounds):
                 load = os.getloadavg()[0]
-                result = one_round(admin, src, Path(work))
+                result = one_round(admin, src, Path(work), drill_jobs)
                 result["load_average_1m_at_start"] = load
                 rounds.append({k: round(v, 3) for k, v in result.items()})
                 print(f"round {n + 1}: {json.dumps(rounds[-1])}", flush=True)
-        print(json.dumps(report(rounds, args.size_mb), indent=2))
-        drop_database(admin, SOURCE_DB)
+        print(json.dumps(report(rounds, args.size_mb, drill_jobs), indent=2))
+        if not args.reuse:
+            drop_database(admin, SOURCE_DB)
     finally:
         if cluster is not None:
             cluster.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from releaseops import backup
-from releaseops.backup import manifest, verification
+from releaseops.backup import (
+    fingerprint,
+    fingerprint_diff,
+    fingerprint_dump,
+    manifest,
+    verification,
+)
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import (
     BackupExists,
@@ -83,6 +90,96 @@ def test_manifest_records_checksum_versions_migrations_and_row_counts(source, tm
     ]
     assert data["row_counts"] == {"public.questions": 500, "public.schema_migrations": 2}
     assert source.password not in made.manifest_path.read_text()
+
+
+def test_manifest_records_the_server_identity_and_the_snapshot_time(source, tmp_path):
+    made = backup.create(source, tmp_path)
+    data = json.loads(made.manifest_path.read_text())
+    assert data["manifest_version"] == manifest.MANIFEST_VERSION == 2
+    with source.connect() as conn:
+        row = conn.execute("SELECT system_identifier::text FROM pg_control_system()").fetchone()
+    assert row is not None and data["system_identifier"] == row[0]
+    assert data["system_identifier_note"] is None
+    assert data["started_at"] <= data["snapshot_at"] <= data["finished_at"]
+    assert data["dbname"] == source.dbname and data["server_version"]
+
+
+def test_manifest_carries_the_fingerprint_of_the_dumped_snapshot(source, tmp_path):
+    made = backup.create(source, tmp_path)
+    assert made.manifest is not None
+    recorded = made.manifest.dump_fingerprint()
+    assert recorded is not None
+    assert recorded.content["table public.questions"].rows == 500
+    assert recorded.row_counts() == made.manifest.row_counts
+    assert fingerprint_diff.diff(recorded, fingerprint.take(source)).is_equal
+    assert "sequence_values" in recorded.meta
+
+
+def test_manifest_sequence_values_are_the_ones_the_dump_sets(source, tmp_path):
+    # nextval is not transactional: between the snapshot and pg_dump's own read of the sequence
+    # it may move. The manifest takes the value from the dump, which is what a restore sets.
+    with source.connect(autocommit=True) as conn:
+        conn.execute("CREATE SEQUENCE busy_seq")
+        conn.execute("SELECT setval('busy_seq', 41)")
+    made = backup.create(source, tmp_path)
+    assert made.manifest is not None and made.manifest.fingerprint is not None
+    listing = archive.read_toc(made.path).entries
+    from_dump = fingerprint_dump.sequence_values(made.path, listing)
+    assert from_dump[("public", "busy_seq")] == {"last_value": 41, "is_called": True}
+    recorded = made.manifest.fingerprint["objects"]["sequence public.busy_seq"]
+    assert (recorded["last_value"], recorded["is_called"]) == (41, True)
+
+
+def test_setval_lines_with_quoted_names_are_read(tmp_path):
+    script = (
+        'SELECT pg_catalog.setval(\'public."Odd ""seq"""\', 7, false);\n'
+        "SELECT pg_catalog.setval('s.plain', -3, true);\n"
+        "SELECT pg_catalog.setval('public.\"it''s\"', 1, true);\n"
+    )
+    assert fingerprint_dump.parse_setvals(script) == {
+        ("public", 'Odd "seq"'): {"last_value": 7, "is_called": False},
+        ("s", "plain"): {"last_value": -3, "is_called": True},
+        ("public", "it's"): {"last_value": 1, "is_called": True},
+    }
+
+
+def test_a_version_1_manifest_is_still_read(source, tmp_path):
+    made = backup.create(source, tmp_path)
+    data = json.loads(made.manifest_path.read_text())
+    for key in ("snapshot_at", "system_identifier", "system_identifier_note", "fingerprint"):
+        del data[key]
+    data["manifest_version"] = 1
+    made.manifest_path.write_text(json.dumps(data))
+    old = manifest.load(made.path)
+    assert old.manifest_version == 1 and old.fingerprint is None and old.snapshot_at is None
+    assert old.dump_fingerprint() is None
+    assert backup.verify(made.path).is_verified
+
+
+def test_a_role_that_may_not_read_the_control_data_records_null_and_says_so(
+    pg_cluster, source, tmp_path
+):
+    role, password = f"backup_{secrets.token_hex(3)}", secrets.token_urlsafe(12)
+    with pg_cluster.url.connect(autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+    grants = (
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
+        "REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC",
+    )
+    with source.connect(autocommit=True) as conn:
+        for statement in grants:
+            conn.execute(statement)
+    try:
+        url = DatabaseUrl(source.dbname, source.host, source.port, role, password)
+        made = backup.create(url, tmp_path)
+    finally:
+        with source.connect(autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+        with pg_cluster.url.connect(autocommit=True) as conn:
+            conn.execute(f"DROP ROLE {role}")
+    assert made.manifest is not None and made.manifest.system_identifier is None
+    assert "may not call pg_control_system()" in (made.manifest.system_identifier_note or "")
+    assert made.manifest.fingerprint is not None
 
 
 def test_manifest_says_so_when_there_is_no_schema_migrations_table(fresh_db, tmp_path):

@@ -39,7 +39,13 @@ def test_drill_database_recreated_and_restored(target, db, state, evidence):
     if refusal:
         pytest.skip(refusal)
     drill_url = drill.recreate_database(target.admin_url, target.drill_url.dbname, source=db)
-    report = restore.restore(drill_url, state["dump"].path, confirm_db=drill_url.dbname)
+    report = restore.restore(
+        drill_url,
+        state["dump"].path,
+        confirm_db=drill_url.dbname,
+        origin=db.dbname,  # the source's dump, of the source's server
+        allow_cross_server=target.allow_cross_server,
+    )
     evidence.json("restore", report.as_dict())
     evidence.text("restore time objective", f"{report.duration_s:.2f} s for {report.dump.name}")
     state["drill"] = drill_url
@@ -47,10 +53,14 @@ def test_drill_database_recreated_and_restored(target, db, state, evidence):
 
 @pytest.mark.item("drill.restore", "drill.schema_migrations")
 @pytest.mark.after("test_drill_database_recreated_and_restored")
-def test_restored_data_equals_source(db, state, evidence):
-    """The drill copy equals the source: schema_migrations, tables, row counts and content."""
-    comparison = drill.compare(db, state["drill"])
+def test_restored_data_equals_source(state, evidence):
+    """The drill copy equals the source as dumped: catalog, sequences, large objects, content."""
+    # Against the fingerprint the backup recorded from the very snapshot it dumped: writes the
+    # source takes meanwhile are no difference, and the source is not read a second time.
+    comparison = drill.compare_with_dump(state["dump"].path, state["drill"])
     evidence.json("comparison", comparison.as_dict())
+    if not comparison.is_verified:
+        pytest.skip(comparison.explain())
     assert comparison.is_equal, comparison.explain()
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
+from releaseops import backup
 from releaseops.rehearsal.cluster import free_port
 
 URLS = "drill.drill_urls_prepared"
@@ -56,7 +58,9 @@ def test_drill_url_equal_to_the_source_turns_url_check_red_and_never_drops_the_s
     assert run.message(RESTORE).startswith("blocked by 1. Prepare DB URLs")
     assert run.not_verified == {RESTORE} | AFTER_RESTORE
     assert _question_count(staged) == questions > 0
-    _assert_no_go(run, "nogo.backup")
+    # The root cause is the URL or execution check, which decides no section 4 condition;
+    # the restore it stopped is not verified (never GO) but decides none either.
+    _assert_no_go(run)
 
 
 def test_admin_url_on_another_server_turns_url_check_red(staged):
@@ -70,7 +74,9 @@ def test_admin_url_on_another_server_turns_url_check_red(staged):
     assert run.failed == {URLS}, run.describe()
     assert "POSTGRES_ADMIN_URL" in run.message(URLS) and "not on the drill" in run.message(URLS)
     assert run.not_verified == {RESTORE} | AFTER_RESTORE
-    _assert_no_go(run, "nogo.backup")
+    # The root cause is the URL or execution check, which decides no section 4 condition;
+    # the restore it stopped is not verified (never GO) but decides none either.
+    _assert_no_go(run)
 
 
 def test_unannotated_destructive_migration_turns_drill_preflight_red(staged):
@@ -109,13 +115,15 @@ def test_hostile_drill_database_name_is_refused_and_nothing_is_dropped(staged):
     assert "not a plain identifier" in run.message(URLS)
     assert run.not_verified == {RESTORE} | AFTER_RESTORE
     assert _database_names(staged) == databases
-    _assert_no_go(run, "nogo.backup")
+    # The root cause is the URL or execution check, which decides no section 4 condition;
+    # the restore it stopped is not verified (never GO) but decides none either.
+    _assert_no_go(run)
 
 
-def test_source_written_during_the_drill_turns_comparison_red(staged):
-    # A source that keeps taking writes while the drill runs: the restored copy (the backup's
-    # snapshot) then lacks rows the source has by the time of the comparison. A writer every
-    # 20 ms makes sure rows land between the backup and the comparison.
+def test_source_written_during_the_drill_shows_no_false_difference(staged):
+    # A source that keeps taking writes while the drill runs: rows and sequence values land
+    # before, during and after the backup. The restored copy is compared with the fingerprint
+    # of the dump's own snapshot, so none of them is a difference.
     staged.sql("CREATE TABLE drill_writes (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())")
     stop = threading.Event()
 
@@ -132,10 +140,120 @@ def test_source_written_during_the_drill_turns_comparison_red(staged):
     finally:
         stop.set()
         writer.join(timeout=10)
+    assert run.decision == "GO", run.describe()
+    assert _comparison(run)["verified"] is True and _compared(run) == []
+    with staged.db.connect() as conn:
+        row = conn.execute("SELECT count(*) FROM drill_writes").fetchone()
+    dump = backup.list_backups(staged.target.backup_dir, staged.db.dbname)[0]
+    assert dump.manifest is not None and row is not None
+    assert row[0] > dump.manifest.row_counts["public.drill_writes"]
+
+
+def _fault_plugin(staged, tmp_path, **environ: str) -> str:
+    """A pytest plugin for the phase run that breaks things between restore and comparison."""
+    package = tmp_path / "fault_plugin"
+    package.mkdir()
+    (package / "drill_fault.py").write_text(FAULT_PLUGIN)
+    staged.overrides["PYTHONPATH"] = str(package)
+    staged.overrides.update(environ)
+    return "drill_fault"
+
+
+# Loaded into the phase run with -p: right before the comparison check, after the real restore,
+# it changes the drill copy (or the dump's manifest) the way a lossy restore would.
+FAULT_PLUGIN = """
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from releaseops import backup, dburl
+from releaseops.backup import manifest
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if item.name != "test_restored_data_equals_source":
+        return
+    statements = json.loads(os.environ.get("DRILL_FAULT_SQL", "[]"))
+    if statements:
+        with dburl.parse(os.environ["DRILL_DATABASE_URL"]).connect(autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)
+    if os.environ.get("DRILL_FAULT_OLD_MANIFEST"):
+        newest = backup.list_backups(Path(os.environ["BACKUP_DIR"]))[0]
+        old = replace(manifest.load(newest.path), fingerprint=None, manifest_version=1)
+        manifest.write(newest.path, old)
+"""
+
+
+def _comparison(run) -> dict:
+    """The comparison the check recorded in its evidence."""
+    check = next(c for c in run.checks if c["check_id"] == COMPARE)
+    return next(r["content"] for r in check["evidence"] if r["title"] == "comparison")
+
+
+def _compared(run) -> list[str]:
+    """Every difference the comparison check recorded, in order."""
+    return [d["text"] for d in _comparison(run)["diff"]["differences"]]
+
+
+def _last_id(staged) -> int:
+    with staged.db.connect() as conn:
+        row = conn.execute("SELECT last_value FROM questions_id_seq").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _fts_trigger(staged) -> str:
+    with staged.db.connect() as conn:
+        row = conn.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'questions'::regclass "
+            "AND NOT tgisinternal"
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_restored_copy_differing_in_sequence_large_object_trigger_and_constraint_is_no_go(
+    staged, tmp_path
+):
+    with staged.db.connect(autocommit=True) as conn:
+        row = conn.execute("SELECT lo_from_bytea(0, 'exam poster'::bytea)").fetchone()
+    assert row is not None
+    oid, trigger = int(row[0]), _fts_trigger(staged)
+    faults = [
+        "SELECT setval('questions_id_seq', 1000000)",
+        f"SELECT lo_put({oid}, 0, 'E')",
+        f"ALTER TABLE questions DISABLE TRIGGER {trigger}",
+        "ALTER TABLE documents DROP CONSTRAINT documents_size_bytes_check, ADD CONSTRAINT "
+        "documents_size_bytes_check CHECK (size_bytes >= 0) NOT VALID",
+    ]
+    plugin = _fault_plugin(staged, tmp_path, DRILL_FAULT_SQL=json.dumps(faults))
+    run = staged.run("drill", *staged.drill_execute(), "-p", plugin)
     assert run.failed == {COMPARE}, run.describe()
-    message = run.message(COMPARE)
-    assert "public.drill_writes" in message and "rows in the source" in message
+    assert run.message(COMPARE).startswith("AssertionError: 5 differences, the dump ")
+    found = _compared(run)
+    assert found.pop(2).startswith(f"large object {oid}: bytes differ (sha256 ")
+    assert found == [
+        "constraint documents_size_bytes_check on public.documents: definition "
+        "CHECK ((size_bytes >= 0)) vs CHECK ((size_bytes >= 0)) NOT VALID",
+        "constraint documents_size_bytes_check on public.documents: validated true vs false",
+        f"sequence public.questions_id_seq: last_value {_last_id(staged)} vs 1000000",
+        f"trigger {trigger} on public.questions: enabled O vs D",
+    ]
     _assert_no_go(run, "nogo.backup")
+
+
+def test_a_dump_without_a_fingerprint_leaves_the_comparison_not_verified(staged, tmp_path):
+    plugin = _fault_plugin(staged, tmp_path, DRILL_FAULT_OLD_MANIFEST="1")
+    run = staged.run("drill", *staged.drill_execute(), "-p", plugin)
+    assert run.failed == set(), run.describe()
+    assert run.not_verified == {COMPARE}, run.describe()
+    assert "records no fingerprint (manifest version 1" in run.message(COMPARE)
+    _assert_no_go(run)
 
 
 def test_failing_newest_migration_turns_drill_migration_rerun_red(staged):
@@ -175,7 +293,9 @@ def test_drill_against_an_env_target_without_execute_changes_nothing(staged):
     assert run.not_verified == {RESTORE} | AFTER_RESTORE, run.describe()
     assert "needs --execute" in run.message(RESTORE)
     assert _database_names(staged) == databases
-    _assert_no_go(run, "nogo.backup")
+    # The root cause is the URL or execution check, which decides no section 4 condition;
+    # the restore it stopped is not verified (never GO) but decides none either.
+    _assert_no_go(run)
 
 
 def test_confirming_the_wrong_database_leaves_the_drill_not_verified(staged):
@@ -191,4 +311,6 @@ def test_system_database_as_drill_target_is_refused(staged):
     assert run.failed == {URLS}, run.describe()
     assert "is a PostgreSQL system database" in run.message(URLS)
     assert run.not_verified == {RESTORE} | AFTER_RESTORE
-    _assert_no_go(run, "nogo.backup")
+    # The root cause is the URL or execution check, which decides no section 4 condition;
+    # the restore it stopped is not verified (never GO) but decides none either.
+    _assert_no_go(run)

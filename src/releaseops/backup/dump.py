@@ -2,7 +2,9 @@
 
 A backup is written under a hidden temporary name, hashed while pg_dump streams it, read through
 by `pg_restore -f /dev/null` at the same time (the second core), and renamed to its final name only
-after every check passed. An interrupted or failed run leaves nothing that looks finished.
+after every check passed. An interrupted or failed run leaves nothing that looks finished. Its
+manifest carries the fingerprint of the very snapshot pg_dump dumped (read concurrently, in the
+exporting transaction), with sequence values taken from the dump's own SEQUENCE SET entries.
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from releaseops import dburl, pg
-from releaseops.backup import manifest
+from releaseops.backup import fingerprint, fingerprint_dump, manifest
 from releaseops.backup.catalog import (
     Backup,
     file_stem,
     remove,
 )
-from releaseops.backup.manifest import Manifest, Snapshot
+from releaseops.backup.fingerprint import Fingerprint
+from releaseops.backup.manifest import Facts, Manifest, Snapshot
 from releaseops.backup.verification import (
     Check,
     Verification,
@@ -39,6 +43,7 @@ from releaseops.errors import (
     BackupVerificationFailed,
     ConfigurationError,
     DatabaseUnreachable,
+    ToolFailed,
 )
 from releaseops.pg.archive import CHUNK, ReadThrough, Toc, hash_tree, read_toc, tree_digest
 
@@ -132,7 +137,7 @@ def _create(
             digest, size, files, streamed = _dump_custom(tool, url, extra, temp)
         else:
             digest, size, files, streamed = _dump_directory(tool, url, extra, jobs, temp)
-        migrations, counts = snap.facts()
+        facts = snap.facts()
     toc = read_toc(temp)
     found = Manifest(
         file=final.name,
@@ -146,12 +151,10 @@ def _create(
         compress=level,
         started_at=started.isoformat(),
         finished_at=_utcnow().isoformat(),
-        migrations_present=migrations is not None,
-        migrations=migrations or [],
-        row_counts=counts,
         files=files,
         read_through_passed=streamed.passed,
         toc_entries=len(toc.entries),
+        **_snapshot_fields(facts, temp, toc),
     )
     checks = _creation_checks(found, toc, streamed)
     verification = Verification(final, checks, found, toc)
@@ -163,6 +166,30 @@ def _create(
     _publish(temp, final)
     backup = Backup.from_manifest(final, found)
     return replace(backup, manifest_path=manifest_path, verification=verification)
+
+
+def _snapshot_fields(facts: Facts, temp: Path, toc: Toc) -> dict[str, Any]:
+    """The manifest fields read in the dumped snapshot."""
+    return {
+        "migrations_present": facts.migrations is not None,
+        "migrations": facts.migrations or [],
+        "row_counts": facts.row_counts,
+        "snapshot_at": facts.snapshot_at,
+        "system_identifier": facts.system_identifier,
+        "system_identifier_note": facts.system_identifier_note,
+        "fingerprint": _dumped_fingerprint(facts.fingerprint, temp, toc).as_dict(),
+    }
+
+
+def _dumped_fingerprint(found: Fingerprint, temp: Path, toc: Toc) -> Fingerprint:
+    """The snapshot's fingerprint with sequence values as the dump will set them."""
+    if not toc.ok:
+        return found  # the verification fails on the listing and discards the dump
+    try:
+        values = fingerprint_dump.sequence_values(temp, toc.entries)
+    except ToolFailed as exc:
+        raise BackupFailed(f"backup not taken: reading its sequence values failed: {exc}") from exc
+    return fingerprint.with_sequences(found, values)
 
 
 def _creation_checks(found: Manifest, toc: Toc, streamed: Check) -> list[Check]:

@@ -2,7 +2,11 @@
 
 Order: the confirmation, then whether the local pg_restore can read the archive and is not older
 than the target server, then the dump's verification, then the checklist's
-`pg_restore --clean --if-exists --no-owner --no-privileges`.
+`pg_restore --clean --if-exists --no-owner --no-privileges`. Right before pg_restore starts, the
+target is marked as being restored (`pg.restoremark`: which dump, since when), and the mark is
+removed only once the restore has finished, so a database a crash or a kill left half restored
+never looks finished: `unfinished()` names the restore, and the migration runner, preflight and
+the checks refuse such a database.
 """
 
 from __future__ import annotations
@@ -15,7 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from releaseops import dburl, pg
+from releaseops.backup.catalog import origin_problem
+from releaseops.backup.extras import drop_extras
 from releaseops.backup.verification import Verification, verify
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import (
@@ -24,9 +32,11 @@ from releaseops.errors import (
     ConfigurationError,
     DumpFromNewerServer,
     DumpNotVerified,
+    DumpOfAnotherDatabase,
     RestoreFailed,
     RestoreNotConfirmed,
 )
+from releaseops.pg import identity, restoremark
 from releaseops.pg.archive import read_toc
 
 # Newest archive version each pg_restore major reads (K_VERS_* in pg_backup_archiver.h):
@@ -87,6 +97,7 @@ class RestoreReport:
     tables_restored: int
     toc_entries: int
     verification: Verification = field(compare=False, repr=False)
+    pruned: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for evidence and --json."""
@@ -106,6 +117,7 @@ class RestoreReport:
             "tables_restored": self.tables_restored,
             "toc_entries": self.toc_entries,
             "verification": self.verification.as_dict(),
+            "pruned": self.pruned,
         }
 
     def lines(self) -> list[str]:
@@ -116,6 +128,11 @@ class RestoreReport:
             f"  took {self.duration_s:.2f} s (pg_restore {self.pg_restore_s:.2f} s, "
             f"jobs {self.jobs})",
             f"  dump sha256 {self.sha256} (verified before restore)",
+            *(
+                [f"  dropped what the dump does not hold: {', '.join(self.pruned)}"]
+                if self.pruned
+                else []
+            ),
         ]
 
 
@@ -126,8 +143,19 @@ def restore(
     confirm_db: str,
     jobs: int = 1,
     clean: bool = True,
+    origin: str | None = None,
+    allow_cross_server: bool = False,
+    exact: bool = False,
 ) -> RestoreReport:
-    """Replace the contents of `db` with `dump`; `confirm_db` must equal the target's name."""
+    """Replace the contents of `db` with `dump`; `confirm_db` must equal the target's name.
+
+    `origin` names the database the dump must have been taken of: "target" for a rollback
+    (the dump of this very database on this very server), or a database name on the target's
+    server (a drill restores the source's dump into its scratch copy). A dump of another
+    server or database is refused unless `allow_cross_server`. With `exact`, objects the dump
+    does not hold (a table or extension the release created) are dropped afterwards, so the
+    database equals the dump's recorded fingerprint (see backup.extras).
+    """
     started = datetime.now(UTC)
     clock = time.perf_counter()
     url = dburl.parse(db)
@@ -157,9 +185,20 @@ def restore(
             f"{url.masked()} runs {server}: settings and syntax of the newer server would fail. "
             f"Restore into a server of major {verification.manifest.server_major} or newer."
         )
+    if origin is not None and not allow_cross_server and verification.manifest is not None:
+        expected = url.dbname if origin == "target" else origin
+        server_id = identity.probe(url).system_identifier
+        problem = origin_problem(verification.manifest, expected, server_id)
+        if problem is not None:
+            raise DumpOfAnotherDatabase.refusing(dump, problem)
     toc = verification.toc or read_toc(dump)
     restore_clock = time.perf_counter()
+    sha256 = verification.manifest.sha256 if verification.manifest else ""
+    _mark(url, dump, sha256, started)
     _run_pg_restore(url, dump, jobs=jobs, clean=clean)
+    recorded = verification.manifest.dump_fingerprint() if verification.manifest else None
+    pruned = drop_extras(url, recorded) if exact and recorded is not None else []
+    restoremark.clear(url)
     finished = time.perf_counter()
     return RestoreReport(
         dump=dump,
@@ -173,11 +212,33 @@ def restore(
         pg_restore_version=tool.version,
         server_major=server,
         archive_version=header.text,
-        sha256=verification.manifest.sha256 if verification.manifest else "",
+        sha256=sha256,
         tables_restored=sum(1 for e in toc.entries if " TABLE DATA " in e),
         toc_entries=len(toc.entries),
         verification=verification,
+        pruned=pruned,
     )
+
+
+def unfinished(db: DatabaseUrl | str) -> str | None:
+    """The unfinished restore marked on `db`, in words; None when there is none. Reads only.
+
+    The words name the dump and when the restore started: "the restore of <dump> (sha256
+    <first 12>...) started <when> did not finish".
+    """
+    found = restoremark.unfinished(dburl.parse(db))
+    return found.describe() if found is not None else None
+
+
+def _mark(url: DatabaseUrl, dump: Path, sha256: str, started: datetime) -> None:
+    try:
+        restoremark.mark(url, str(dump.absolute()), sha256, started)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise RestoreFailed(
+            f"cannot mark {url.masked()} as being restored before pg_restore starts "
+            f"({exc.diag.message_primary}): nothing was changed. Restore as the owner of "
+            f"database {url.dbname!r} (or a superuser)"
+        ) from None
 
 
 def _require_confirmation(url: DatabaseUrl, confirm_db: str) -> None:
@@ -217,5 +278,6 @@ def _run_pg_restore(url: DatabaseUrl, dump: Path, *, jobs: int, clean: bool) -> 
     count = f"{ignored.group(1)} errors ignored on restore; " if ignored else ""
     raise RestoreFailed(
         f"restore of {dump} into {url.masked()} failed: {count}{tool_error}. The target may be "
-        f"partly restored: fix the cause and run the restore again before reopening writes."
+        f"partly restored and stays marked so: fix the cause and run the restore again before "
+        f"reopening writes."
     )

@@ -57,7 +57,7 @@ def extras(dump: Fingerprint, live: Fingerprint) -> list[str]:
     return sorted(k for k in live.objects.keys() - dump.objects.keys() if _statement(k))
 
 
-def prune(db: DatabaseUrl, dump: Fingerprint) -> list[str]:
+def drop_extras(db: DatabaseUrl, dump: Fingerprint) -> list[str]:
     """Drop every top-level object of `db` the dump does not hold; returns what was dropped."""
     found = extras(dump, fingerprint.take(db, catalog_only=True))
     try:
