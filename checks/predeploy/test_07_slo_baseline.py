@@ -9,6 +9,8 @@ pytestmark = pytest.mark.order(70)
 
 
 @pytest.mark.item("pre.slo_baseline")
+# The release's records live in BACKUP_DIR; the backup proves it can be written to.
+@pytest.mark.after("test_05_backup.py::test_backup_created")
 def test_slo_baseline_recorded(
     target, api_url, log_source, release_record, known_queries, evidence
 ):

@@ -22,6 +22,7 @@ body{display:flex;flex-direction:column}
 #title{order:-4}
 .summary{order:-3}
 #results-table{order:-2}
+#releaseops-verdict,#releaseops-slo{color:#1f2328;font-size:14px}
 #releaseops-verdict table th{text-align:left;padding-right:1em;font-weight:600}
 #releaseops-verdict table td,#releaseops-verdict table th{border:0;padding:.1em .8em .1em 0}
 #releaseops-slo svg{display:block;max-width:100%;height:auto;margin-bottom:.5em}

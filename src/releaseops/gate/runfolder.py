@@ -46,6 +46,15 @@ def write_release_facts(folder: Path, facts: dict[str, Any]) -> Path:
     return path
 
 
+def write_summary(folder: Path, summary: dict[str, Any]) -> Path:
+    """Write the run's summary.json (what reports/index.html shows of it), atomically."""
+    path = folder / "summary.json"
+    partial = folder / f".summary.json.{os.getpid()}.partial"
+    partial.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(partial, path)
+    return path
+
+
 def _anchor(check_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in check_id)
 
@@ -85,7 +94,7 @@ def _box(results: Iterable[CheckResult]) -> tuple[str, str]:
         return "x", "passed"
     if any(r.outcome == "failed" and r.waiver is None for r in results):
         return " ", "FAILED"
-    if any(r.outcome == "not verified" for r in results):
+    if any(r.outcome in ("not verified", "blocked") for r in results):
         return " ", "NOT VERIFIED"
     return "x", "passed with waiver"
 
@@ -95,15 +104,30 @@ def checklist(results: list[CheckResult], verdict: Verdict, meta: dict[str, Any]
     target = meta.get("target") or {}
     if not isinstance(target, dict):
         target = {"kind": target}
+    subject = meta.get("subject") or {}
+    label = subject.get("label", "no target")
     lines = [
         f"# Release checklist — run {meta.get('run_id', '')}",
         "",
-        f"Verdict: **{verdict.decision}** — finished {meta.get('finished_at', '')}",
+        f"Verdict: **{verdict.decision}** ({label}) — finished {meta.get('finished_at', '')}",
         "",
     ]
+    if subject:
+        lines += [
+            "Verified:",
+            "",
+            f"- target: {label}",
+            f"- database: `{subject.get('database') or 'unknown'}`",
+            f"- server: {subject.get('system_identifier') or 'unknown'} "
+            f"(PostgreSQL {subject.get('server_version') or 'unknown'})",
+            f"- release: {subject.get('release_id') or 'unknown'}",
+            f"- phases: {', '.join(subject.get('phases') or []) or '-'}",
+            f"- commit: {subject.get('commit') or 'unknown'}",
+            "",
+        ]
     lines += [f"- {r.line()}" for r in verdict.reasons]
     if target:
-        lines += ["", "Target:", ""]
+        lines += ["", "Target settings:", ""]
         lines += [f"- {key}: `{value}`" for key, value in target.items() if value is not None]
     by_item: dict[str, list[CheckResult]] = {}
     for result in results:
