@@ -10,6 +10,7 @@ With --ops-preflight, a table of checks with PASS/WARN/FAIL and reasons:
   database                           reachable, server version (needs --db or DATABASE_URL)
   migrations lint                    as above; with a database, also index/constraint changes
                                      split from the table change they belong to (section 7)
+  restore state                      a restore into the database that did not finish -> FAIL
   migrations state                   mismatch / missing / future / out of order -> FAIL
   backup directory                   writable (--backup-dir, else $BACKUP_DIR, else backups/)
   disk space                         free space where backups go >= the database's size

@@ -89,6 +89,7 @@ def test_auto_provider_falls_back_to_local_binaries_without_docker(monkeypatch):
     assert isinstance(make_cluster("auto"), LocalCluster)
 
 
+@pytest.mark.faults
 def test_ctrl_c_during_a_run_still_tears_the_cluster_down(pytester):
     import signal
     import subprocess

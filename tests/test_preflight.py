@@ -69,6 +69,7 @@ def test_everything_passes_against_a_healthy_database(fresh_db, mig_dir, backups
         "tool psql": "PASS",
         "database": "PASS",
         "migrations lint": "PASS",
+        "restore state": "PASS",
         "migrations state": "PASS",
         "backup directory": "PASS",
         "disk space": "PASS",

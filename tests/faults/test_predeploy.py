@@ -315,3 +315,14 @@ def test_a_newer_backup_of_the_same_database_does_not_change_the_rollback_candid
     selection = next(e["content"] for e in check["evidence"] if e["title"] == "rollback candidate")
     assert selection["dump"]["path"] != str(planted.path)
     assert "recorded by the pre-deploy gate" in selection["chosen_by"]
+
+
+def test_a_partly_restored_target_is_one_reason_and_nothing_is_backed_up(staged):
+    from releaseops.pg import restoremark
+
+    restoremark.mark(staged.db, "/backups/lost.dump", "cd" * 32, datetime.now(UTC))
+    run = staged.run("predeploy")
+    assert run.reason_ids() == ["target-database"], run.reasons
+    assert "may be partly restored" in run.reasons[0]["message"]
+    assert "predeploy.backup_created" in run.blocked
+    assert not list(staged.target.backup_dir.glob("*.dump"))

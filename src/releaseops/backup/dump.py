@@ -45,6 +45,7 @@ from releaseops.errors import (
     DatabaseUnreachable,
     ToolFailed,
 )
+from releaseops.pg import restoremark
 from releaseops.pg.archive import CHUNK, ReadThrough, Toc, hash_tree, read_toc, tree_digest
 
 # Level 1 took 0.40x the time of pg_dump's default level 6 for 12.8% more bytes (bench/README.md).
@@ -130,6 +131,13 @@ def _create(
     started: datetime,
 ) -> Backup:
     tool = pg.find("pg_dump")
+    unfinished = restoremark.unfinished(url)
+    if unfinished is not None:
+        raise BackupFailed(
+            f"backup not taken: {url.dbname} may be partly restored "
+            f"({unfinished.describe()}); a dump of it is not a known-good backup. Run that "
+            f"restore again first."
+        )
     with Snapshot(url) as snap:
         pg.require_at_least(tool, snap.server_major)
         extra = [f"--compress={level}", f"--snapshot={snap.snapshot_id}"]

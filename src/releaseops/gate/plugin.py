@@ -279,6 +279,7 @@ def target(request: pytest.FixtureRequest, embedded_target: EmbeddedTarget | Non
 
 def _describe_subject(recorder: Recorder, resolved: Target) -> None:
     """Fill the verdict's subject; an unreachable database becomes the run's root cause."""
+    from releaseops.backup import restore
     from releaseops.pg import identity
     from releaseops.release import record
 
@@ -297,6 +298,13 @@ def _describe_subject(recorder: Recorder, resolved: Target) -> None:
     subject.system_identifier = server.system_identifier
     subject.server_version = server.server_version
     recorder.meta["server"] = server.as_dict()
+    unfinished = restore.unfinished(db)
+    if unfinished is not None and "rollback" not in recorder.scope.phases:
+        # Only the rollback's own restore may run on it: that is what clears the mark.
+        recorder.add_root(
+            "target-database",
+            f"the target database may be partly restored: {unfinished}; run that restore again",
+        )
 
 
 def _waivers(resolved: Target) -> dict[str, dict[str, Any]]:

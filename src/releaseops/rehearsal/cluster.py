@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import os
 import pwd
@@ -23,6 +22,8 @@ import psycopg
 from releaseops import pg
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import ClusterError, ToolNotFound
+from releaseops.rehearsal import reaper
+from releaseops.rehearsal.lifetime import die_with_parent
 
 if TYPE_CHECKING:
     from releaseops.rehearsal.container import ContainerCluster
@@ -43,7 +44,6 @@ FAST_SETTINGS = {
     "max_wal_size": "1GB",
     "log_min_messages": "warning",
 }
-_PR_SET_PDEATHSIG = 1
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -63,13 +63,6 @@ class Cluster(Protocol):
 
     def stop(self) -> None:
         """Stop and delete everything; safe to call twice."""
-
-
-def _die_with_parent() -> None:
-    # Runs in the child after the uid switch: if the test process is killed outright, the
-    # postmaster gets SIGQUIT instead of living on as an orphan.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGQUIT)
 
 
 def _os_user() -> pwd.struct_passwd | None:
@@ -95,6 +88,7 @@ class LocalCluster:
         self.password = secrets.token_urlsafe(24)
         self.workdir: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
+        self.claim: reaper.Claim | None = None
         self.url = DatabaseUrl(
             dbname="postgres",
             host="127.0.0.1",
@@ -124,15 +118,20 @@ class LocalCluster:
             ) from exc
 
     def _spawn_kwargs(self) -> dict[str, object]:
+        # If the test process is killed outright, the postmaster gets SIGQUIT (immediate
+        # shutdown) instead of living on as an orphan.
         user = _os_user()
-        kwargs: dict[str, object] = {"preexec_fn": _die_with_parent}
+        kwargs: dict[str, object] = {"preexec_fn": die_with_parent(signal.SIGQUIT)}
         if user is not None:
             kwargs.update(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
         return kwargs
 
     def _prepare_workdir(self) -> Path:
+        reaper.reap()
+        self.claim = reaper.Claim("cluster")
         workdir = Path(tempfile.mkdtemp(prefix="releaseops-pg-"))
         self.workdir = workdir
+        self.claim.add_folder(workdir)
         (workdir / "sock").mkdir()
         user = _os_user()
         if user is not None:
@@ -140,13 +139,19 @@ class LocalCluster:
                 os.chown(path, user.pw_uid, user.pw_gid)
         return workdir
 
-    def _initdb(self, workdir: Path) -> None:
+    def _write_pwfile(self, workdir: Path) -> Path:
+        """The superuser password for initdb: readable by the server's user only, never reused."""
         pwfile = workdir / "pwfile"
-        pwfile.write_text(self.password + "\n")
-        pwfile.chmod(0o600)
-        user = _os_user()
-        if user is not None:
-            os.chown(pwfile, user.pw_uid, user.pw_gid)
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as out:
+            user = _os_user()
+            if user is not None:
+                os.fchown(out.fileno(), user.pw_uid, user.pw_gid)
+            out.write(self.password + "\n")
+        return pwfile
+
+    def _initdb(self, workdir: Path) -> None:
+        pwfile = self._write_pwfile(workdir)
         argv = [
             self._binary("initdb"),
             "-D",
@@ -159,7 +164,7 @@ class LocalCluster:
             "--locale=C.UTF-8",
             "--no-sync",
         ]
-        try:
+        try:  # the password file goes the moment initdb has read it, whatever happened
             proc = subprocess.run(
                 argv,
                 capture_output=True,
@@ -179,35 +184,59 @@ class LocalCluster:
         workdir = self._prepare_workdir()
         try:
             self._initdb(workdir)
-            argv = [
-                self._binary("postgres"),
-                "-D",
-                str(workdir / "data"),
-                "-p",
-                str(self.port),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                f"unix_socket_directories={workdir / 'sock'}",
-            ]
-            for key, value in FAST_SETTINGS.items():
-                argv += ["-c", f"{key}={value}"]
-            log_file = (workdir / "postgres.log").open("wb")
-            with log_file:
-                self.process = subprocess.Popen(  # type: ignore[call-overload]
-                    argv,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    cwd=workdir,
-                    start_new_session=True,
-                    **self._spawn_kwargs(),
-                )
-            self._wait_ready()
+            self._spawn(workdir)
         except BaseException:
             self.stop()
             raise
         log.info("embedded PostgreSQL started on port %s (pid %s)", self.port, self.pid)
+        return self
+
+    def _spawn(self, workdir: Path) -> None:
+        """Start the postmaster on the existing data directory and wait until it answers."""
+        argv = [
+            self._binary("postgres"),
+            "-D",
+            str(workdir / "data"),
+            "-p",
+            str(self.port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={workdir / 'sock'}",
+        ]
+        for key, value in FAST_SETTINGS.items():
+            argv += ["-c", f"{key}={value}"]
+        with (workdir / "postgres.log").open("ab") as log_file:
+            self.process = subprocess.Popen(  # type: ignore[call-overload]
+                argv,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=workdir,
+                start_new_session=True,
+                **self._spawn_kwargs(),
+            )
+        assert self.process is not None and self.claim is not None
+        self.claim.track("postmaster", self.process.pid, signal.SIGQUIT)
+        self._wait_ready()
+
+    def halt(self) -> None:
+        """Stop the server at once, keeping its data: like a crash (immediate shutdown).
+
+        `resume()` starts it again on the same data and port; it recovers from its WAL.
+        """
+        process, self.process = self.process, None
+        if process is not None:
+            _shut_down(process, ((signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)))
+        if self.claim is not None:
+            self.claim.forget("postmaster")
+
+    def resume(self) -> LocalCluster:
+        """Start the halted server again on the same data directory and port."""
+        if self.workdir is None:
+            raise ClusterError("resume() needs a cluster that was started and halted, not stopped")
+        if self.process is None:
+            self._spawn(self.workdir)
         return self
 
     def _wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
@@ -237,24 +266,20 @@ class LocalCluster:
     def stop(self) -> None:
         """Fast shutdown, escalating to SIGQUIT then SIGKILL; then delete the directory."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            for sig, wait in (
-                (signal.SIGINT, STOP_TIMEOUT),
-                (signal.SIGQUIT, 5.0),
-                (signal.SIGKILL, 5.0),
-            ):
-                with contextlib.suppress(ProcessLookupError):
-                    process.send_signal(sig)
-                try:
-                    process.wait(timeout=wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    log.warning("postgres pid %s ignored %s; escalating", process.pid, sig.name)
+        if process is not None:
+            _shut_down(
+                process,
+                ((signal.SIGINT, STOP_TIMEOUT), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)),
+            )
         workdir, self.workdir = self.workdir, None
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
             if workdir.exists():
                 log.warning("could not remove %s", workdir)
+        claim, self.claim = self.claim, None
+        if claim is not None:
+            claim.forget("postmaster")
+            claim.release()
 
     def __enter__(self) -> LocalCluster:
         return self.start()
@@ -266,6 +291,22 @@ class LocalCluster:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _shut_down(
+    process: subprocess.Popen[bytes], steps: tuple[tuple[signal.Signals, float], ...]
+) -> None:
+    """Send each signal in turn until the process has exited."""
+    for sig, wait in steps:
+        if process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(sig)
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            log.warning("postgres pid %s ignored %s; escalating", process.pid, sig.name)
 
 
 def make_cluster(provider: Provider = "local") -> LocalCluster | ContainerCluster:

@@ -1,4 +1,9 @@
-"""Run the reference service under gunicorn as a child process, with its JSON log in a file."""
+"""Run the reference service under gunicorn as a child process, with its JSON log in a file.
+
+The gunicorn master gets SIGINT (quick shutdown, its workers with it) when the process that
+started it dies, even by SIGKILL, and an ownership record lets a later run stop it should that
+signal not have been armed (see rehearsal.reaper).
+"""
 
 from __future__ import annotations
 
@@ -14,11 +19,14 @@ from pathlib import Path
 import requests
 
 from releaseops.errors import ServiceFailedToStart
+from releaseops.rehearsal import reaper
 from releaseops.rehearsal.cluster import free_port
+from releaseops.rehearsal.lifetime import die_with_parent
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+MASTER = "gunicorn master"
 
 
 class ServiceProcess:
@@ -37,6 +45,10 @@ class ServiceProcess:
         self.workers = workers
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.claim: reaper.Claim | None = None
+        # Another app factory (`module:callable`, served by `exambank.serve --app`); None for
+        # the reference service itself.
+        self.app: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -58,8 +70,11 @@ class ServiceProcess:
             f"127.0.0.1:{self.port}",
             "--workers",
             str(self.workers),
+            *(["--app", self.app] if self.app else []),
         ]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        reaper.reap()
+        self.claim = reaper.Claim("service")
         with self.log_path.open("ab") as sink:
             self.process = subprocess.Popen(
                 argv,
@@ -68,7 +83,9 @@ class ServiceProcess:
                 stdin=subprocess.DEVNULL,
                 env=self.environ,
                 start_new_session=True,
+                preexec_fn=die_with_parent(signal.SIGINT),  # gunicorn: quick shutdown
             )
+        self.claim.track(MASTER, self.process.pid, signal.SIGINT)
         if wait:
             self.wait_ready(timeout)
         return self
@@ -81,14 +98,18 @@ class ServiceProcess:
             code = self.process.poll()
             if code is not None:
                 self.process = None
+                self._release()
                 raise ServiceFailedToStart.exited(code, self.log_tail())
             try:
                 requests.get(f"{self.base_url}/health", timeout=2)
-                return
             except requests.RequestException:
                 if time.monotonic() > deadline:
                     self.stop()
                     raise ServiceFailedToStart.timed_out(timeout, self.log_tail()) from None
+            else:
+                if self.claim is not None:  # gunicorn has retitled its master by now
+                    self.claim.track(MASTER, self.process.pid, signal.SIGINT)
+                return
             time.sleep(0.1)
 
     def log_tail(self, lines: int = 15) -> str:
@@ -112,10 +133,23 @@ class ServiceProcess:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
                 process.wait(timeout=STOP_TIMEOUT)
+        self._release()
         return process.returncode
 
-    def restart(self, **overrides: str) -> ServiceProcess:
-        """Stop, apply environment overrides (flags), start again on the same port."""
+    def _release(self) -> None:
+        claim, self.claim = self.claim, None
+        if claim is not None:
+            claim.forget(MASTER)
+            claim.release()
+
+    def restart(self, *, app: str | None = None, **overrides: str) -> ServiceProcess:
+        """Stop, apply environment overrides (flags), start again on the same port.
+
+        `app` serves another factory from now on (`module:callable`); "" goes back to the
+        reference service.
+        """
         self.stop()
         self.environ.update(overrides)
+        if app is not None:
+            self.app = app or None
         return self.start()

@@ -87,9 +87,15 @@ def _db_rows(
     rows = [row]
     if major is None or size is None:
         skipped = "not checked: the database is unreachable"
-        rows += [CheckResult(n, "WARN", skipped) for n in ("migrations state", "disk space")]
+        names = ("restore state", "migrations state", "disk space")
+        rows += [CheckResult(n, "WARN", skipped) for n in names]
         return rows, None, None
+    rows.append(checks.unfinished_restore(db))
     pending: list[str] | None = None
+    if rows[-1].status == "FAIL":
+        skipped = "not checked: the database may be partly restored (see restore state)"
+        rows += [CheckResult("migrations state", "WARN", skipped), checks.disk_space(backups, size)]
+        return rows, major, None
     try:
         status = migration_state.status(db, directory)
     except ReleaseOpsError as exc:
@@ -114,7 +120,8 @@ def run(
     major: int | None = None
     pending: list[str] | None = None
     if db is None:
-        db_rows = [CheckResult(n, "WARN", NO_DB) for n in ("database", "migrations state")]
+        names = ("database", "restore state", "migrations state")
+        db_rows = [CheckResult(n, "WARN", NO_DB) for n in names]
         db_rows.append(CheckResult("disk space", "WARN", NO_DB))
     else:
         try:
@@ -135,6 +142,7 @@ ORDER = (
     "tool pg_restore",
     "tool psql",
     "database",
+    "restore state",
     "migrations lint",
     "migrations state",
     "backup directory",
