@@ -247,6 +247,8 @@ def mount_tmpfs(tmp_path):
     def mount(name: str, options: str) -> Path:
         point = tmp_path / name
         point.mkdir()
+        # Owner-only, as a backup directory must be (a tmpfs root is 1777 by default).
+        options = f"{options},mode=0700"
         subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], check=True)
         mounted.append(point)
         return point

@@ -175,7 +175,7 @@ def database(matrix: Matrix, request: pytest.FixtureRequest) -> Iterator[Databas
 
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Callable[[str, str], Path]]:
-    """Mount size-limited tmpfs file systems under tmp_path (root only); always unmounted."""
+    """Mount size-limited, owner-only tmpfs file systems under tmp_path (root only); unmounted."""
     if os.geteuid() != 0:
         pytest.fail("the fault matrix mounts tmpfs file systems and must run as root (CI does)")
     mounted: list[Path] = []
@@ -183,6 +183,8 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[str, str], Path]]:
     def mount(name: str, options: str) -> Path:
         point = tmp_path / name
         point.mkdir()
+        # Owner-only, as a backup directory must be (a tmpfs root is 1777 by default).
+        options = f"{options},mode=0700"
         subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], check=True)
         mounted.append(point)
         return point

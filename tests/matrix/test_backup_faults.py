@@ -15,9 +15,12 @@ from pathlib import Path
 import pytest
 
 from releaseops import backup
+from releaseops.backup import leftovers
 from releaseops.backup.manifest import sidecar
+from releaseops.backup.safefiles import SafeDir
 from releaseops.dburl import DatabaseUrl
 from releaseops.rehearsal.lifetime import Proc
+from releaseops.release import preflight_checks
 from tests.matrix.conftest import Matrix, assert_no_secret, wait_for
 
 pytestmark = pytest.mark.faults
@@ -109,6 +112,22 @@ def test_a_backup_killed_with_sigkill_leaves_no_finished_looking_dump(matrix, bi
     assert code == -signal.SIGKILL and abs(reached - fraction) < 0.15, reached
     wait_for(lambda: not any(p.is_running() for p in helpers), timeout=10)
     assert_nothing_lost(matrix, big)
+    assert_left_behind_is_named_then_removed(big.backups)
+
+
+def assert_left_behind_is_named_then_removed(directory: Path) -> None:
+    """Preflight names the killed backup's temporary and its size; a sweep removes just that.
+
+    Every backup sweeps first; here the sweep runs alone, so the next test starts clean.
+    """
+    __tracebackhide__ = True
+    stale = sorted(p.name for p in directory.glob(".*.partial"))
+    assert stale, "the killed backup left no temporary"
+    row = preflight_checks.backup_dir(directory)
+    assert row.status == "WARN" and all(f"{n} (" in row.reason for n in stale), row.reason
+    with SafeDir.open(directory) as opened:
+        assert sorted(found.name for found in leftovers.clean(opened)) == stale
+    assert not list(directory.glob(".*.partial"))
 
 
 def test_the_server_stopped_in_the_middle_of_a_backup_then_a_rerun_succeeds(matrix, big):

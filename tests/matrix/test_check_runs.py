@@ -24,6 +24,7 @@ from releaseops.rehearsal import reaper
 from releaseops.rehearsal.lifetime import Proc
 from releaseops.release.target import ENV_KEYS
 from tests.matrix.conftest import ROOT, wait_for
+from tests.scripting import LEAN_PYTEST
 
 pytestmark = pytest.mark.faults
 
@@ -50,7 +51,15 @@ class Run:
         self.output = tmp_path / f"{name}.out"
         env = {k: v for k, v in os.environ.items() if k not in TARGET_KEYS}
         env[reaper.RUN_DIR_ENV] = str(self.run_dir)
-        argv = [sys.executable, "-m", "pytest", "checks/predeploy", "-p", "no:cacheprovider"]
+        argv = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "checks/predeploy",
+            "-p",
+            "no:cacheprovider",
+            *LEAN_PYTEST,
+        ]
         with self.output.open("wb") as sink:
             self.proc = subprocess.Popen(
                 [*argv, "--reports-dir", str(self.reports)],

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from releaseops.backup import manifest
+from releaseops.backup.leftovers import Leftover
 from releaseops.backup.manifest import Manifest
 from releaseops.backup.verification import Verification, verify
 from releaseops.errors import ConfigurationError, NoRollbackCandidate
@@ -31,6 +32,8 @@ class Backup:
     format: str = "custom"
     manifest: Manifest | None = field(default=None, compare=False, repr=False)
     verification: Verification | None = field(default=None, compare=False, repr=False)
+    # What killed backups had left in the directory, removed before this one was taken.
+    removed: tuple[Leftover, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def from_manifest(cls, path: Path, found: Manifest) -> Backup:
@@ -61,6 +64,8 @@ class Backup:
             data["manifest"] = self.manifest.as_dict()
         if self.verification is not None:
             data["verification"] = self.verification.as_dict()
+        if self.removed:
+            data["removed_leftovers"] = [found.as_dict() for found in self.removed]
         return data
 
     def lines(self) -> list[str]:
@@ -70,6 +75,7 @@ class Backup:
         if self.verification is not None:
             state = "verified" if self.verification.is_verified else "NOT verified"
             out.append(f"  {state}: {', '.join(c.name for c in self.verification.checks)}")
+        out += [f"  removed  {found.describe()}" for found in self.removed]
         return out
 
 

@@ -5,14 +5,13 @@ by `pg_restore -f /dev/null` at the same time (the second core), and renamed to 
 after every check passed. An interrupted or failed run leaves nothing that looks finished. Its
 manifest carries the fingerprint of the very snapshot pg_dump dumped (read concurrently, in the
 exporting transaction), with sequence values taken from the dump's own SEQUENCE SET entries.
+The directory must be the caller's own and writable by nobody else; every file is created in it
+relative to its descriptor, never through a link, and what killed backups left there is removed
+first (`backup.safefiles`, `backup.leftovers`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,23 +20,21 @@ from pathlib import Path
 from typing import Any
 
 from releaseops import dburl, pg
-from releaseops.backup import fingerprint, fingerprint_dump, manifest
-from releaseops.backup.catalog import (
-    Backup,
-    file_stem,
-    remove,
-)
+from releaseops.backup import dumpfiles, fingerprint, fingerprint_dump, leftovers, manifest
+from releaseops.backup.catalog import Backup, file_stem
+from releaseops.backup.dumpfiles import InProgress
 from releaseops.backup.fingerprint import Fingerprint
 from releaseops.backup.manifest import Facts, Manifest, Snapshot
+from releaseops.backup.safefiles import SafeDir
 from releaseops.backup.verification import (
     Check,
     Verification,
     migrations_check,
-    read_through_check,
     toc_check,
 )
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import (
+    BackupDirectoryUnsafe,
     BackupExists,
     BackupFailed,
     BackupVerificationFailed,
@@ -46,7 +43,7 @@ from releaseops.errors import (
     ToolFailed,
 )
 from releaseops.pg import restoremark
-from releaseops.pg.archive import CHUNK, ReadThrough, Toc, hash_tree, read_toc, tree_digest
+from releaseops.pg.archive import Toc, read_toc
 
 # Level 1 took 0.40x the time of pg_dump's default level 6 for 12.8% more bytes (bench/README.md).
 DEFAULT_COMPRESS = 1
@@ -70,36 +67,58 @@ def create(
     now: Clock | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Backup:
-    """Dump `db` into `out_dir/<db>_YYYYMMDD_HHMMSS.dump`, verified, with its manifest."""
+    """Dump `db` into `out_dir/<db>_YYYYMMDD_HHMMSS.dump`, verified, with its manifest.
+
+    `out_dir` (made 0700 when missing) must be the caller's own and writable by nobody else,
+    else BackupDirectoryUnsafe. What killed backups left in it is removed first: `removed`.
+    """
     url = dburl.parse(db)
     level = DEFAULT_COMPRESS if compress is None else compress
     _validate_options(format, level, jobs)
-    out_dir = _prepare_dir(Path(out_dir))
-    final, started = _free_name(out_dir, url.dbname, format, now or _utcnow, sleep)
-    temp = out_dir / f".{final.name}.partial"
+    with _open(Path(out_dir)) as directory:
+        removed = tuple(leftovers.clean(directory))
+        work, started = _reserve(directory, url.dbname, format, now or _utcnow, sleep)
+        try:
+            made = _create(url, work, format, level, jobs, started)
+        except DatabaseUnreachable as exc:
+            raise BackupFailed(f"backup not taken: {exc}") from None
+        finally:
+            work.discard()
+    return replace(made, removed=removed)
+
+
+def _open(out_dir: Path) -> SafeDir:
+    """The backup directory, made 0700 when missing; refused when others could write into it."""
     try:
-        return _create(url, final, temp, format, level, jobs, started)
-    except DatabaseUnreachable as exc:
-        raise BackupFailed(f"backup not taken: {exc}") from None
-    finally:
-        remove(temp)
+        return SafeDir.open(out_dir, create=True)
+    except BackupDirectoryUnsafe as exc:
+        raise BackupDirectoryUnsafe(
+            f"backup not taken: {exc}", path=exc.path, problems=exc.problems, fixes=exc.fixes
+        ) from None
 
 
-def _free_name(
-    out_dir: Path, dbname: str, format: str, clock: Clock, sleep: Callable[[float], None]
-) -> tuple[Path, datetime]:
-    """The artifact name for now; a name taken in this very second waits for the next one."""
+def _reserve(
+    directory: SafeDir, dbname: str, format: str, clock: Clock, sleep: Callable[[float], None]
+) -> tuple[InProgress, datetime]:
+    """Claim the name for now by creating its held temporary; a taken name waits a second."""
     for _ in range(NAME_ATTEMPTS):
         started = clock().astimezone(UTC)
-        final = out_dir / f"{file_stem(dbname)}_{started:%Y%m%d_%H%M%S}{SUFFIXES[format]}"
-        if not (final.exists() or manifest.sidecar(final).exists()):
-            return final, started
+        final = f"{file_stem(dbname)}_{started:%Y%m%d_%H%M%S}{SUFFIXES[format]}"
+        temp = f".{final}.partial"
+        taken = [n for n in (final, manifest.sidecar(Path(final)).name) if directory.lstat(n)]
+        if not taken:
+            try:
+                fd = directory.new_dir(temp) if format == "directory" else directory.new_file(temp)
+            except FileExistsError:  # a backup running right now took this second
+                pass
+            else:
+                return InProgress(directory, final, temp, fd), started
         # The name has one-second resolution (the checklist's format): two backups in the
         # same second, as in a quick rehearsal, take the next second instead of failing.
         sleep(1.0 - started.microsecond / 1_000_000 + 0.01)
     raise BackupExists(
-        f"{final} already exists; nothing was overwritten. Wait a second and run the backup "
-        f"again, or choose another --out-dir."
+        f"{directory.path / final} already exists; nothing was overwritten. Wait a second and "
+        f"run the backup again, or choose another --out-dir."
     )
 
 
@@ -114,21 +133,8 @@ def _validate_options(format: str, level: int, jobs: int) -> None:
         )
 
 
-def _prepare_dir(out_dir: Path) -> Path:
-    if not out_dir.exists():
-        out_dir.mkdir(parents=True, mode=0o700)
-        out_dir.chmod(0o700)
-    return out_dir
-
-
 def _create(
-    url: DatabaseUrl,
-    final: Path,
-    temp: Path,
-    format: str,
-    level: int,
-    jobs: int,
-    started: datetime,
+    url: DatabaseUrl, work: InProgress, format: str, level: int, jobs: int, started: datetime
 ) -> Backup:
     tool = pg.find("pg_dump")
     unfinished = restoremark.unfinished(url)
@@ -142,10 +148,11 @@ def _create(
         pg.require_at_least(tool, snap.server_major)
         extra = [f"--compress={level}", f"--snapshot={snap.snapshot_id}"]
         if format == "custom":
-            digest, size, files, streamed = _dump_custom(tool, url, extra, temp)
+            digest, size, files, streamed = dumpfiles.stream_custom(tool, url, extra, work.fd)
         else:
-            digest, size, files, streamed = _dump_directory(tool, url, extra, jobs, temp)
+            digest, size, files, streamed = dumpfiles.dump_directory(tool, url, extra, jobs, work)
         facts = snap.facts()
+    temp, final = work.temp_path, work.final_path
     toc = read_toc(temp)
     found = Manifest(
         file=final.name,
@@ -170,8 +177,8 @@ def _create(
         raise BackupVerificationFailed(
             f"the new backup failed verification and was discarded: {verification.explain()}"
         )
-    manifest_path = manifest.write(final, found)
-    _publish(temp, final)
+    manifest_path = manifest.write(final, found, directory=work.directory)
+    dumpfiles.publish(work, is_dir=format == "directory")
     backup = Backup.from_manifest(final, found)
     return replace(backup, manifest_path=manifest_path, verification=verification)
 
@@ -210,70 +217,3 @@ def _creation_checks(found: Manifest, toc: Toc, streamed: Check) -> list[Check]:
         migrations_check(found, toc),
         streamed,
     ]
-
-
-def _dump_custom(
-    tool: pg.Tool, url: DatabaseUrl, extra: list[str], temp: Path
-) -> tuple[str, int, dict[str, str], Check]:
-    """Stream pg_dump's stdout into the file, the hash and pg_restore at once (one pass)."""
-    argv = pg.build_argv(tool, ["--format=custom", *extra], url)
-    digest = hashlib.sha256()
-    size = 0
-    with tempfile.TemporaryFile() as err, ReadThrough() as checker:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=pg.child_env(url))
-        try:
-            assert proc.stdout is not None
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb", buffering=0) as out:
-                while chunk := proc.stdout.read(CHUNK):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    checker.feed(chunk)
-                    size += len(chunk)
-                os.fsync(out.fileno())
-            code = proc.wait()
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
-        streamed = read_through_check(*checker.finish())
-        if code != 0:
-            err.seek(0)
-            stderr = err.read().decode("utf-8", "replace")
-            failure = pg.failure("pg_dump", code, stderr, argv)
-            raise BackupFailed(f"backup not taken: {failure}")
-    return digest.hexdigest(), size, {}, streamed
-
-
-def _dump_directory(
-    tool: pg.Tool, url: DatabaseUrl, extra: list[str], jobs: int, temp: Path
-) -> tuple[str, int, dict[str, str], Check]:
-    """pg_dump -Fd (parallel when asked); then hash its files while pg_restore reads them."""
-    args = ["--format=directory", f"--jobs={jobs}", f"--file={temp}", *extra]
-    proc = pg.run(tool.name, args, db=url, check=False)
-    if proc.returncode != 0:
-        failure = pg.failure("pg_dump", proc.returncode, proc.stderr, [str(tool.path), *args])
-        raise BackupFailed(f"backup not taken: {failure}")
-    temp.chmod(0o700)
-    for path in temp.rglob("*"):
-        path.chmod(0o700 if path.is_dir() else 0o600)
-    with ReadThrough("directory", temp) as checker:
-        files, size = hash_tree(temp)
-        streamed = read_through_check(*checker.finish())
-    return tree_digest(files), size, files, streamed
-
-
-def _publish(temp: Path, final: Path) -> None:
-    """Give the finished dump its final name without ever replacing an existing one."""
-    if temp.is_dir():
-        temp.rename(final)
-    else:
-        os.link(temp, final)
-        temp.unlink()
-    fd = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

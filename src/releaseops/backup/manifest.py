@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from psycopg import sql
 
 from releaseops.backup import fingerprint
 from releaseops.backup.fingerprint import Fingerprint
+from releaseops.backup.safefiles import SafeDir
 from releaseops.dburl import DatabaseUrl, mask
 from releaseops.errors import BackupFailed, FingerprintError
 
@@ -128,22 +128,18 @@ def load(dump: Path) -> Manifest:
     return Manifest.from_dict(data)
 
 
-def write(dump: Path, manifest: Manifest) -> Path:
-    """Write the sidecar atomically (temporary name, fsync, rename), readable by the owner only."""
+def write(dump: Path, manifest: Manifest, *, directory: SafeDir | None = None) -> Path:
+    """Write the sidecar atomically (held temporary, fsync, rename), readable by the owner only.
+
+    Files are created relative to `directory` (the dump's, opened and checked by the caller),
+    or to the dump's parent, opened here and refused if others can write into it.
+    """
     final = sidecar(dump)
-    temp = final.with_name(f".{final.name}.partial")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(manifest.as_dict(), out, indent=2, sort_keys=True)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, final)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return final
+    data = (json.dumps(manifest.as_dict(), indent=2, sort_keys=True) + "\n").encode()
+    if directory is not None:
+        return directory.write_atomically(final.name, data)
+    with SafeDir.open(final.parent) as opened:
+        return opened.write_atomically(final.name, data)
 
 
 def tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from releaseops.backup.safefiles import SafeDir
 from releaseops.gate.checklist import ITEMS, SECTIONS
 from releaseops.gate.evidence import Redactor
 from releaseops.gate.verdict import NO_GO_MAP, CheckResult, Verdict
@@ -39,11 +40,13 @@ def write_release_facts(folder: Path, facts: dict[str, Any]) -> Path:
 
     The user's release record is never written: what the checks learn goes to the evidence.
     """
-    path = folder / "release.json"
-    current = json.loads(path.read_text()) if path.exists() else {}
-    current.update(facts)
-    path.write_text(json.dumps(current, indent=2, sort_keys=True, default=str) + "\n")
-    return path
+    # Read and written relative to the run folder's descriptor, never through a link.
+    with SafeDir.open(folder, check=False) as opened:
+        found = opened.read("release.json")
+        current = json.loads(found) if found is not None else {}
+        current.update(facts)
+        text = json.dumps(current, indent=2, sort_keys=True, default=str) + "\n"
+        return opened.write_atomically("release.json", text.encode())
 
 
 def write_summary(folder: Path, summary: dict[str, Any]) -> Path:

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from releaseops import pg
-from releaseops.backup import restore
+from releaseops.backup import leftovers, restore
+from releaseops.backup.leftovers import Leftover
+from releaseops.backup.safefiles import SafeDir
 from releaseops.dburl import DatabaseUrl
-from releaseops.errors import ReleaseOpsError, ToolVersionTooOld
+from releaseops.errors import BackupDirectoryUnsafe, ReleaseOpsError, ToolVersionTooOld
 from releaseops.migrations import lint
 from releaseops.migrations import state as migration_state
 from releaseops.migrations.catalog import Catalog
@@ -150,24 +152,51 @@ def _existing_ancestor(path: Path) -> Path:
 
 
 def backup_dir(directory: Path) -> CheckResult:
-    """The backups directory is writable (or can be created)."""
-    details = {"path": str(directory.absolute())}
-    if directory.exists() and not directory.is_dir():
-        return CheckResult("backup directory", "FAIL", f"{directory} is not a directory", details)
-    if not directory.exists():
+    """The backups directory is ours alone and writable (or can be created); leftovers WARN.
+
+    FAIL when a backup would refuse it (a link, another owner, writable by its group or others)
+    or cannot write there. WARN naming each stale temporary killed backups left (and its size),
+    which the next backup removes; this check removes nothing.
+    """
+    details: dict[str, Any] = {"path": str(directory.absolute())}
+    if not os.path.lexists(directory):
         parent = _existing_ancestor(directory)
         if os.access(parent, os.W_OK | os.X_OK):
             reason = f"{directory} does not exist yet; {parent} is writable, so it can be created"
             return CheckResult("backup directory", "PASS", reason, details)
         reason = f"{directory} does not exist and {parent} is not writable; create it first"
         return CheckResult("backup directory", "FAIL", reason, details)
+    if directory.exists() and not directory.is_dir():
+        return CheckResult("backup directory", "FAIL", f"{directory} is not a directory", details)
     try:
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".preflight-"):
-            pass
+        with SafeDir.open(directory) as opened:
+            with tempfile.NamedTemporaryFile(dir=directory, prefix=".preflight-"):
+                pass
+            stale = leftovers.find(opened)
+    except BackupDirectoryUnsafe as exc:
+        details["problems"] = exc.problems
+        reason = (
+            f"{directory} is unsafe, so backups refuse it: {'; '.join(exc.problems)}. "
+            f"Fix: {'; '.join(exc.fixes)}"
+        )
+        return CheckResult("backup directory", "FAIL", reason, details)
     except OSError as exc:
         reason = f"cannot write in {directory}: {exc.strerror}; fix its owner or permissions"
         return CheckResult("backup directory", "FAIL", reason, details)
-    return CheckResult("backup directory", "PASS", f"{directory} is writable", details)
+    return _leftovers_row(directory, stale, details)
+
+
+def _leftovers_row(directory: Path, stale: list[Leftover], details: dict[str, Any]) -> CheckResult:
+    reason = f"{directory} is writable, by its owner only"
+    if not stale:
+        return CheckResult("backup directory", "PASS", reason, details)
+    details["stale"] = [found.as_dict() for found in stale]
+    total = leftovers.human(sum(found.size for found in stale))
+    reason += (
+        f"; {len(stale)} stale file(s) ({total}) left by backups that did not finish, which "
+        f"the next backup removes: {', '.join(found.describe() for found in stale)}"
+    )
+    return CheckResult("backup directory", "WARN", reason, details)
 
 
 def human(size: int) -> str:

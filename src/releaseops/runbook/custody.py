@@ -10,7 +10,6 @@ the choice is part of the evidence. A dump of another server or database is refu
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from releaseops import backup
 from releaseops.backup import fingerprint, fingerprint_diff, manifest
 from releaseops.backup.catalog import origin_problem
 from releaseops.backup.fingerprint_diff import FingerprintDiff
+from releaseops.backup.safefiles import write_below
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import DumpOfAnotherDatabase, NoRollbackCandidate
 from releaseops.pg.identity import ServerIdentity
@@ -69,18 +69,9 @@ def record(backup_dir: Path, release_id: str, dump: backup.Backup, gate_run: str
         recorded_at=datetime.now(UTC).isoformat(),
         gate_run=gate_run,
     )
-    path = facts_path(backup_dir, release_id)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(facts.as_dict(), out, indent=2, sort_keys=True)
-            out.write("\n")
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    data = (json.dumps(facts.as_dict(), indent=2, sort_keys=True) + "\n").encode()
+    # Relative to the checked backup directory's descriptor: never through a planted link.
+    write_below(Path(backup_dir), RELEASES_DIR, facts_path(backup_dir, release_id).name, data)
     return facts
 
 

@@ -11,7 +11,6 @@ never before the baseline's last line, so the two windows never share a request.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from typing import Any
 
 import requests
 
+from releaseops.backup.safefiles import write_below
 from releaseops.dburl import mask
 from releaseops.errors import SloBaselineInvalid
 from releaseops.service import http, logcheck
@@ -164,13 +164,11 @@ def baseline_path(backup_dir: Path, release_id: str) -> Path:
 
 
 def save_baseline(baseline: Baseline, backup_dir: Path) -> Path:
-    """Write the baseline next to the release's backups (atomically); returns its path."""
+    """Write the baseline next to the release's backups (atomically, owner-only); its path."""
     path = baseline_path(backup_dir, baseline.release_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(baseline.as_dict(), indent=1) + "\n")
-    os.replace(partial, path)
-    return path
+    data = (json.dumps(baseline.as_dict(), indent=1) + "\n").encode()
+    # Relative to the checked backup directory's descriptor: never through a planted link.
+    return write_below(Path(backup_dir), path.parent.name, path.name, data)
 
 
 def load_baseline(backup_dir: Path, release_id: str) -> Baseline | None:
