@@ -74,6 +74,10 @@ _SEARCH = (
     Query("k", {"type": "integer", "minimum": 1, "maximum": MAX_K}, "how many results"),
 )
 _DUPLICATE: dict[int, tuple[str, ...]] = {409: ("DUPLICATE_REF",)}
+# The page's forms carry the API token as a field (browsers send no bearer header).
+_FORM_TOKEN: dict[int, tuple[str, ...]] = {401: ("AUTH_REQUIRED", "AUTH_INVALID")}
+_BACK_TO_PAGE = Reply("done; back to the page", media_type="")
+_PAGE_WITH_ERRORS = Reply("the page with the field errors", media_type=HTML)
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("health.health", "GET"): Operation(
@@ -139,11 +143,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("manage.create", "POST"): Operation(
         "Create a question from the page's form (the API token is a form field)",
-        {
-            303: Reply("created; back to the page", media_type=""),
-            400: Reply("the page with the field errors", media_type=HTML),
-        },
-        {401: ("AUTH_REQUIRED", "AUTH_INVALID")},
+        {303: Reply("created; back to the page", media_type=""), 400: _PAGE_WITH_ERRORS},
+        _FORM_TOKEN,
         Body("form", "ManageForm"),
+    ),
+    ("manage.update", "POST"): Operation(
+        "Save a question's edit form on the page (choices, answer, tags kept when not sent)",
+        {303: _BACK_TO_PAGE, 400: _PAGE_WITH_ERRORS},
+        _FORM_TOKEN,
+        Body("form", "ManageForm"),
+    ),
+    ("manage.delete", "POST"): Operation(
+        "Delete a question from the page",
+        {303: _BACK_TO_PAGE},
+        _FORM_TOKEN,
+        Body("form", "ManageToken"),
     ),
 }

@@ -156,6 +156,7 @@ SCHEMAS: dict[str, Any] = {
         "subject",
         "stem",
     ),
+    "ManageToken": _object({"token": {"type": "string"}}, "token"),
     "Health": _object(
         {
             "status": {"type": "string", "enum": ["ok", "unavailable"]},

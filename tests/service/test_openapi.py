@@ -106,7 +106,8 @@ def test_each_operation_says_whether_it_writes_and_how_to_probe_it(method, path,
 def test_bearer_security_is_declared_exactly_for_the_token_routes(method, path, op):
     token_route = path.startswith(("/api/manage/", "/api/ai/"))
     assert op["security"] == ([{"bearerAuth": []}] if token_route else [])
-    assert ("401" in op["responses"]) is (token_route or path == "/manage" and method == "POST")
+    form_token_route = path.startswith("/manage") and method == "POST"
+    assert ("401" in op["responses"]) is (token_route or form_token_route)
 
 
 def test_the_probe_format_is_a_path_and_at_most_one_empty_body():
