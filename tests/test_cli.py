@@ -42,6 +42,7 @@ B, R, M, F = (
     "test_scripts_fts.py",
 )
 C = "test_cli.py"
+MR = "test_scripts_rehearse.py"
 # (command, exit code) -> the test that makes the command exit with that code.
 COVERED = {
     ("backup", 0): (
@@ -83,6 +84,18 @@ COVERED = {
     ("migrate", 12): (M, "test_failed_migration_exits_12_naming_file_and_line"),
     ("migrate", 13): (M, "test_runner_that_cannot_get_the_lock_exits_13_with_a_clear_message"),
     ("migrate", 14): (M, "test_status_exit_code_and_json_tell_the_state"),
+    ("migrate", 15): (
+        MR,
+        "test_bigint_rehearsal_reports_the_rewrite_and_lock_as_json_and_changes_nothing",
+    ),
+    ("migrate", 16): (
+        MR,
+        "test_a_statement_that_cannot_run_in_the_rolled_back_transaction_is_not_verified",
+    ),
+    ("migrate", 22): (MR, "test_a_missing_dump_for_the_drill_copy_exits_22"),
+    ("migrate", 23): (MR, "test_no_known_good_dump_recorded_for_the_release_exits_23"),
+    ("migrate", 26): (MR, "test_a_dump_that_fails_verification_exits_26"),
+    ("migrate", 29): (MR, "test_a_dump_of_another_database_exits_29"),
     ("migrate", 30): (
         "test_restore_marker.py",
         "test_status_of_a_database_left_half_restored_by_a_killed_pg_restore_exits_30",

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from releaseops.errors import ConfigurationError, ReleaseRecordInvalid, ReleaseRecordNotFound
+from releaseops.migrations import rehearse
 from releaseops.release import record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -299,6 +300,63 @@ def test_waiver_with_naive_expiry_is_invalid(tmp_path):
         ReleaseRecordInvalid, match=r"waiver\[1\]\.expires is .* without a timezone"
     ):
         load_text(tmp_path, MINIMAL + text)
+
+
+# --- [migration]: the rehearsal gate's thresholds ------------------------------------------
+
+
+def test_a_record_without_a_migration_table_has_the_rehearsal_gates_defaults(tmp_path):
+    loaded = load_text(tmp_path, MINIMAL)
+    assert loaded.migration is None
+    assert loaded.migration_budget.as_dict() == {
+        "max_rows": rehearse.DEFAULT_MAX_ROWS,
+        "max_bytes": rehearse.DEFAULT_MAX_BYTES,
+        "lock_budget_ms": rehearse.DEFAULT_LOCK_BUDGET_MS,
+    }
+
+
+def test_migration_table_sets_some_thresholds_and_keeps_the_other_defaults(tmp_path):
+    loaded = load_text(tmp_path, MINIMAL + "[migration]\nmax_rows = 1000\nlock_budget_ms = 250\n")
+    assert loaded.migration == record.MigrationBudget(
+        max_rows=1000, max_bytes=rehearse.DEFAULT_MAX_BYTES, lock_budget_ms=250.0
+    )
+    assert isinstance(loaded.migration_budget.lock_budget_ms, float)
+    assert loaded.as_dict()["migration"]["max_rows"] == 1000
+    record.write(loaded.as_toml_dict(), tmp_path / "again.toml")
+    assert record.load(tmp_path / "again.toml").migration == loaded.migration
+
+
+def test_migration_thresholds_are_the_rehearsal_gates_limits(tmp_path):
+    budget = load_text(tmp_path, MINIMAL + "[migration]\nmax_bytes = 1048576\n").migration_budget
+    report = rehearse.RehearsalReport(
+        "db", committed=True, note="", files=[], statements=[], tables={}
+    )
+    verdict = budget.gate(report)
+    assert verdict.limits["max_bytes"] == 1048576.0 and verdict.passed
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        (
+            "max_row = 5",
+            r"unknown key 'migration\.max_row' \(did you mean 'migration\.max_rows'\?\)",
+        ),
+        ("max_rows = 10.5", r"migration\.max_rows must be an integer, got 10\.5 \(float\)"),
+        ("max_bytes = true", r"migration\.max_bytes must be an integer, got True \(boolean\)"),
+        ('lock_budget_ms = "1s"', r"migration\.lock_budget_ms must be a number, got '1s'"),
+        ("max_rows = -1", r"migration\.max_rows must lie in \[0, inf\], got -1"),
+        ("lock_budget_ms = nan", r"migration\.lock_budget_ms must lie in \[0, inf\], got nan"),
+    ],
+)
+def test_migration_table_is_strict(tmp_path, table, problem):
+    with pytest.raises(ReleaseRecordInvalid, match=problem):
+        load_text(tmp_path, MINIMAL + f"[migration]\n{table}\n")
+
+
+def test_migration_must_be_a_table(tmp_path):
+    with pytest.raises(ReleaseRecordInvalid, match=r"migration must be a table \(\[migration\]\)"):
+        load_text(tmp_path, MINIMAL + 'migration = "strict"\n')
 
 
 # --- as_dict and write ---------------------------------------------------------------------

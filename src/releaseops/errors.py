@@ -278,6 +278,28 @@ class NoRollbackCandidate(BackupError):
         super().__init__(message)
 
 
+class BackupDirectoryUnsafe(BackupFailed):
+    """The backup directory is a link, someone else's, or writable by others: nothing written."""
+
+    def __init__(self, message: str, *, path: Path, problems: list[str], fixes: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        self.fixes = fixes
+        super().__init__(message)
+
+    @classmethod
+    def found(cls, path: Path, problems: list[str], fixes: list[str]) -> BackupDirectoryUnsafe:
+        """The error naming the directory, what is wrong with it and the commands that fix it."""
+        return cls(
+            f"{path} is unsafe for backups: {'; '.join(problems)}. Whoever can write there can "
+            f"plant a link a backup would write through, or a dump a rollback would restore; "
+            f"nothing was written. Fix: {'; '.join(fixes)}",
+            path=path,
+            problems=problems,
+            fixes=fixes,
+        )
+
+
 # --- restore -------------------------------------------------------------------------------
 
 
@@ -509,6 +531,29 @@ class SloBaselineInvalid(ConfigurationError):
     def __init__(self, message: str, *, path: Path) -> None:
         self.path = path
         super().__init__(message)
+
+
+class PreviousReleaseFailedToStart(ServiceFailedToStart):
+    """PREVIOUS_RELEASE_COMMAND ended, or never announced or served its base URL."""
+
+    @classmethod
+    def exited(cls, code: int, log_tail: str) -> PreviousReleaseFailedToStart:
+        """The command ended before its release answered."""
+        return cls(
+            f"PREVIOUS_RELEASE_COMMAND exited with code {code} before the previous release "
+            f"answered GET /health; it must start the previous release against $DATABASE_URL, "
+            f"print its base URL (http://...) on a line of its own and keep running. Last "
+            f"output:\n{log_tail}"
+        )
+
+    @classmethod
+    def timed_out(cls, seconds: float, log_tail: str) -> PreviousReleaseFailedToStart:
+        """No base URL was printed, or nothing answered at it, in time."""
+        return cls(
+            f"PREVIOUS_RELEASE_COMMAND printed no base URL (http://...), or the previous "
+            f"release did not answer GET /health there, within {seconds:g} s. Last output:\n"
+            f"{log_tail}"
+        )
 
 
 # --- checks --------------------------------------------------------------------------------

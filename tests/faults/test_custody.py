@@ -18,7 +18,7 @@ import pytest
 
 from releaseops import backup
 from releaseops.backup import fingerprint, fingerprint_diff
-from releaseops.pg.scratch import create_database
+from releaseops.pg.scratch import create_database, drop_database
 from releaseops.rehearsal.cluster import LocalCluster
 from releaseops.runbook import custody
 from tests.faults.conftest import REPO
@@ -37,14 +37,17 @@ def staging() -> Iterator[LocalCluster]:
 
 
 @pytest.fixture
-def foreign_dump(staged, staging) -> backup.Backup:
+def foreign_dump(staged, staging) -> Iterator[backup.Backup]:
     """A newer dump of a same-named database on another server, in the target's BACKUP_DIR."""
     staged.target.ensure_deployed()  # the gate's dump is recorded before this one is taken
     twin = create_database(staging.url, staged.db.dbname)
-    with twin.connect(autocommit=True) as conn:
-        conn.execute("CREATE TABLE questions (id int PRIMARY KEY, stem text)")
-        conn.execute("INSERT INTO questions VALUES (1, 'staging only')")
-    return backup.create(twin, staged.target.backup_dir)
+    try:
+        with twin.connect(autocommit=True) as conn:
+            conn.execute("CREATE TABLE questions (id int PRIMARY KEY, stem text)")
+            conn.execute("INSERT INTO questions VALUES (1, 'staging only')")
+        yield backup.create(twin, staged.target.backup_dir)
+    finally:
+        drop_database(staging.url, twin.dbname)
 
 
 def _script(name: str, staged, *args: str) -> subprocess.CompletedProcess[str]:

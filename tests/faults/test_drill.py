@@ -17,7 +17,9 @@ COMPARE = "drill.restored_data_equals_source"
 MIGRATIONS = "drill.migrations_rerun_on_drill"
 FTS = "drill.fts_resynced_on_drill"
 LISTED = "drill.drill_schema_migrations_listed"
-AFTER_RESTORE = {COMPARE, MIGRATIONS, FTS, LISTED}
+REHEARSE = "drill.pending_migrations_rehearsed_on_drill_copy"
+PREVIOUS = "drill.previous_release_survives_the_migration"
+AFTER_RESTORE = {COMPARE, MIGRATIONS, FTS, LISTED, REHEARSE, PREVIOUS}
 
 
 def _assert_no_go(run, *conditions: str) -> None:
@@ -85,11 +87,12 @@ def test_unannotated_destructive_migration_turns_drill_preflight_red(staged):
         "ALTER TABLE classification_suggestions DROP COLUMN confidence;\n"
     )
     run = staged.run("drill", *staged.drill_execute())
-    # The runner applies the file to the drill copy (that is what a drill is for); only the
-    # preflight's lint refuses it.
-    assert run.failed == {PREFLIGHT}, run.describe()
+    # The runner applies the file to the drill copy (that is what a drill is for); the
+    # preflight's lint refuses it, and the previous release, still reading the column, breaks.
+    assert run.failed == {PREFLIGHT, PREVIOUS}, run.describe()
     message = run.message(PREFLIGHT)
     assert "0005_drop_confidence.sql" in message and "destructive" in message
+    assert "broken by 0005_drop_confidence.sql line 1" in run.message(PREVIOUS)
     _assert_no_go(run)
 
 
@@ -265,7 +268,7 @@ def test_failing_newest_migration_turns_drill_migration_rerun_red(staged):
     assert run.failed == {MIGRATIONS}, run.describe()
     message = run.message(MIGRATIONS)
     assert "0005_difficulty.sql" in message or "no_such_table" in message
-    assert run.not_verified == {LISTED}
+    assert run.not_verified == {LISTED, REHEARSE, PREVIOUS}
     _assert_no_go(run, "nogo.migration")
 
 

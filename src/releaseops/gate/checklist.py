@@ -90,6 +90,18 @@ _ITEMS = [
         "5. Validate post-restore state: schema_migrations on the drill DB.",
     ),
     (
+        "drill.rehearse",
+        "drill",
+        "5. Rehearse the pending migrations on the drill copy: no statement rewrites or blocks "
+        "a large table past the release's budget.",
+    ),
+    (
+        "drill.previous_release",
+        "drill",
+        "5. The previous release's smoke paths (reads and writes) pass against the migrated "
+        "drill copy (expand/contract).",
+    ),
+    (
         "deploy.migrate",
         "2",
         'Apply Postgres migrations: python scripts/run_postgres_migrations.py --db "$DATABASE_URL"',

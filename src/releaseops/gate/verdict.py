@@ -31,6 +31,8 @@ NO_GO_MAP: dict[str, tuple[str, ...]] = {
         "deploy.migrate",
         "drill.migrations",
         "drill.schema_migrations",
+        "drill.rehearse",
+        "drill.previous_release",
         "post.no_mismatch",
         "rb.verify_migrations",
         "rbc.migrations",

@@ -20,6 +20,7 @@ from releaseops.errors import ReleaseRecordInvalid, ReleaseRecordNotFound
 from releaseops.release.record_model import (
     ENVIRONMENTS,
     EXAMPLE,
+    MIGRATION_FIELDS,
     OWNER_FIELDS,
     PLACEHOLDERS,
     ROLLBACK_FIELDS,
@@ -28,6 +29,7 @@ from releaseops.release.record_model import (
     TABLES,
     TOP_FIELDS,
     WAIVER_FIELDS,
+    MigrationBudget,
     ReleaseRecord,
     Rollback,
     Rollout,
@@ -42,6 +44,7 @@ __all__ = [
     "ENVIRONMENTS",
     "EXAMPLE",
     "OWNER_FIELDS",
+    "MigrationBudget",
     "PLACEHOLDERS",
     "ReleaseRecord",
     "Rollback",
@@ -106,6 +109,7 @@ def _build(path: Path, raw: dict[str, Any]) -> ReleaseRecord:
     rollback = _rollback(raw, problems)
     waivers = _waivers(raw, problems)
     slo = _slo(raw, problems)
+    migration = _migration(raw, problems)
     if problems:
         raise ReleaseRecordInvalid(
             f"release record {path} is invalid: {'; '.join(problems)}. "
@@ -125,6 +129,7 @@ def _build(path: Path, raw: dict[str, Any]) -> ReleaseRecord:
         rollback=rollback,
         waivers=waivers,
         slo=slo,
+        migration=migration,
     )
 
 
@@ -252,22 +257,42 @@ def _waivers(raw: dict[str, Any], out: list[str]) -> list[Waiver]:
     return waivers
 
 
-def _slo(raw: dict[str, Any], out: list[str]) -> Slo | None:
-    """The optional [slo] table as an Slo; absent keys keep their defaults."""
-    table = _table(raw, "slo", out)
+def _bounded(
+    raw: dict[str, Any],
+    name: str,
+    schema: dict[str, tuple[type, float, float, bool]],
+    out: list[str],
+) -> dict[str, Any] | None:
+    """An optional table of bounded numbers (`[slo]`, `[migration]`): its values, or None.
+
+    None when the table is absent or has a problem (each appended to `out`); floats come out
+    as float even when written as integers.
+    """
+    table = _table(raw, name, out)
     if table is None:
         return None
     before = len(out)
-    _unknown(table, tuple(SLO_FIELDS), "slo.", out)
-    types = {name: kind for name, (kind, *_) in SLO_FIELDS.items()}
-    good = _fields(table, types, "slo.", out)
-    for name, value in good.items():
-        kind, low, high, inclusive = SLO_FIELDS[name]
+    _unknown(table, tuple(schema), f"{name}.", out)
+    types = {key: kind for key, (kind, *_) in schema.items()}
+    good = _fields(table, types, f"{name}.", out)
+    for key, value in good.items():
+        kind, low, high, inclusive = schema[key]
         inside = low <= value <= high if inclusive else low < value < high
         if not (math.isfinite(value) and inside):
             bounds = f"[{low:g}, {high:g}]" if inclusive else f"({low:g}, {high:g})"
-            out.append(f"slo.{name} must lie in {bounds}, got {value!r}")
+            out.append(f"{name}.{key} must lie in {bounds}, got {value!r}")
     if len(out) > before:
         return None
-    values: dict[str, Any] = {k: float(v) if types[k] is float else v for k, v in good.items()}
-    return Slo(**values)
+    return {k: float(v) if types[k] is float else v for k, v in good.items()}
+
+
+def _slo(raw: dict[str, Any], out: list[str]) -> Slo | None:
+    """The optional [slo] table as an Slo; absent keys keep their defaults."""
+    values = _bounded(raw, "slo", SLO_FIELDS, out)
+    return None if values is None else Slo(**values)
+
+
+def _migration(raw: dict[str, Any], out: list[str]) -> MigrationBudget | None:
+    """The optional [migration] table as a MigrationBudget; absent keys keep their defaults."""
+    values = _bounded(raw, "migration", MIGRATION_FIELDS, out)
+    return None if values is None else MigrationBudget(**values)

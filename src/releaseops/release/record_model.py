@@ -9,6 +9,15 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from releaseops.migrations.rehearse_gate import (
+    DEFAULT_LOCK_BUDGET_MS,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_ROWS,
+    RehearsalVerdict,
+    gate,
+)
+from releaseops.migrations.rehearse_report import RehearsalReport
+
 ENVIRONMENTS = ("development", "staging", "production")
 OWNER_FIELDS = ("release_owner", "rollback_owner", "incident_channel")
 PLACEHOLDERS = {"", "TBD", "TBA", "TODO", "FIXME", "XXX", "?", "??", "???", "-", "N/A", "#"}
@@ -23,7 +32,7 @@ TOP_FIELDS = {
     "environment": str,
     "staging_verified_at": datetime,
 }
-TABLES = ("rollout", "rollback", "waiver", "slo")
+TABLES = ("rollout", "rollback", "waiver", "slo", "migration")
 ROLLOUT_FIELDS = {"db_read_only": bool, "ai_auto_apply": bool, "retrieval_mode": str}
 ROLLBACK_FIELDS = {
     "trigger": str,
@@ -44,6 +53,12 @@ SLO_FIELDS: dict[str, tuple[type, float, float, bool]] = {
     "baseline_minutes": (float, 0.0, float("inf"), False),
     "traffic_requests": (int, 0, float("inf"), True),
     "traffic_seconds": (float, 0.0, float("inf"), True),
+}
+# [migration]: the rehearsal gate's thresholds, same shape as SLO_FIELDS.
+MIGRATION_FIELDS: dict[str, tuple[type, float, float, bool]] = {
+    "max_rows": (int, 0, float("inf"), True),
+    "max_bytes": (int, 0, float("inf"), True),
+    "lock_budget_ms": (float, 0.0, float("inf"), True),
 }
 _ROLLOUT_ENV = {"db_read_only": "DB_READ_ONLY", "ai_auto_apply": "AI_AUTO_APPLY"}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
@@ -153,6 +168,32 @@ class Slo:
 
 
 @dataclass(frozen=True)
+class MigrationBudget:
+    """The migration rehearsal's gate (the optional [migration] table; docs/migrations.md).
+
+    A statement fails when it rewrites a table over `max_rows` rows or `max_bytes` bytes, or
+    holds a SHARE-class or ACCESS EXCLUSIVE lock on such a table for over `lock_budget_ms`.
+    """
+
+    max_rows: int = DEFAULT_MAX_ROWS
+    max_bytes: int = DEFAULT_MAX_BYTES
+    lock_budget_ms: float = DEFAULT_LOCK_BUDGET_MS
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Every setting, defaults included."""
+        return {name: getattr(self, name) for name in MIGRATION_FIELDS}
+
+    def gate(self, report: RehearsalReport) -> RehearsalVerdict:
+        """The rehearsal gate's verdict on `report` with these thresholds."""
+        return gate(
+            report,
+            max_rows=self.max_rows,
+            max_bytes=self.max_bytes,
+            lock_budget_ms=self.lock_budget_ms,
+        )
+
+
+@dataclass(frozen=True)
 class ReleaseRecord:
     """A loaded, validated release record."""
 
@@ -167,11 +208,17 @@ class ReleaseRecord:
     rollback: Rollback | None
     waivers: list[Waiver]
     slo: Slo | None = None
+    migration: MigrationBudget | None = None
 
     @property
     def slo_budget(self) -> Slo:
         """The [slo] table, or its defaults when the record has none."""
         return self.slo if self.slo is not None else Slo()
+
+    @property
+    def migration_budget(self) -> MigrationBudget:
+        """The [migration] table, or its defaults when the record has none."""
+        return self.migration if self.migration is not None else MigrationBudget()
 
     def missing_owners(self) -> list[str]:
         """Names of the owner/channel fields that are empty or placeholders ("TBD", "<...>")."""
@@ -207,6 +254,8 @@ class ReleaseRecord:
             data["waiver"] = [{key: getattr(w, key) for key in WAIVER_FIELDS} for w in self.waivers]
         if self.slo is not None:
             data["slo"] = self.slo.as_dict()
+        if self.migration is not None:
+            data["migration"] = self.migration.as_dict()
         return data
 
     def as_dict(self) -> dict[str, Any]:
@@ -216,6 +265,7 @@ class ReleaseRecord:
         data.update({name: toml.get(name) for name in (*TOP_FIELDS, "rollout", "rollback")})
         data["waivers"] = toml.get("waiver", [])
         data["slo"] = self.slo_budget.as_dict()
+        data["migration"] = self.migration_budget.as_dict()
         return data
 
 
