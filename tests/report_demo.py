@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.scripting import LEAN_PYTEST
+
 SLO_CHECKS = '''
 from datetime import UTC, datetime
 
@@ -88,7 +90,7 @@ def write_slo_checks(pytester: Any, *, slow_ms: float = 0.0, errors: int = 0) ->
 def run_checks(pytester: Any, *args: str) -> Any:
     """The checks against an env target that needs no database (as tests/test_plugin.py)."""
     return pytester.runpytest_subprocess(
-        "checks/postdeploy", "--target", "env", "--reports-dir", "reports", *args
+        *LEAN_PYTEST, "checks/postdeploy", "--target", "env", "--reports-dir", "reports", *args
     )
 
 

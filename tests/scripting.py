@@ -22,3 +22,19 @@ def run_script(
         env=env,
         check=False,
     )
+
+
+# A `pytest` child process needs none of the plugins our own tests use (hypothesis, schemathesis,
+# anyio, xdist): loading them costs about 3 s of CPU per process, and the suite starts hundreds.
+LEAN_PYTEST = (
+    "-p",
+    "no:hypothesispytest",
+    "-p",
+    "no:schemathesis",
+    "-p",
+    "no:anyio",
+    "-p",
+    "no:xdist",
+    "-p",
+    "no:xdist.looponfail",
+)

@@ -9,6 +9,7 @@ from releaseops.errors import DockerUnavailable
 from releaseops.pg.scratch import ScratchDatabase
 from releaseops.rehearsal.cluster import LocalCluster, free_port, make_cluster
 from releaseops.rehearsal.container import ContainerCluster
+from tests.scripting import LEAN_PYTEST
 
 
 def pid_alive(pid):
@@ -106,7 +107,15 @@ def test_sleeps(pg_cluster):
     time.sleep(60)
 """
     )
-    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_sleepy.py"]
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        *LEAN_PYTEST,
+        "test_sleepy.py",
+    ]
     with subprocess.Popen(
         argv,
         cwd=pytester.path,

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.scripting import LEAN_PYTEST
+
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.faults
 
@@ -30,6 +32,7 @@ def gate(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.CompletedPr
             "checks/predeploy",
             "-p",
             "no:cacheprovider",
+            *LEAN_PYTEST,
             "--reports-dir",
             str(reports),
             *args,

@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from tests.scripting import LEAN_PYTEST
+
 DEMO = '''
 import pytest
 
@@ -43,7 +45,9 @@ def write_checks(pytester, source, first_ok=True):
 def run(pytester, *args):
     if "--target" not in args:
         args = ("--target", "env", *args)  # the demo checks need no database
-    return pytester.runpytest_subprocess("checks/demo", "--reports-dir", "reports", *args)
+    return pytester.runpytest_subprocess(
+        *LEAN_PYTEST, "checks/demo", "--reports-dir", "reports", *args
+    )
 
 
 def evidence_of(pytester):
@@ -198,7 +202,7 @@ def test_active_waiver_passes_the_gate_and_an_expired_one_is_void(pytester, expi
 
 def test_plain_test_runs_do_not_create_evidence_folders(pytester):
     pytester.makepyfile(test_plain="def test_ok():\n    assert True\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(*LEAN_PYTEST, "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert not (pytester.path / "reports").exists()
     assert not re.search("releaseops verdict", result.stdout.str())
@@ -280,7 +284,7 @@ def test_a_narrowed_run_is_no_go_naming_the_checks_that_did_not_run(pytester, na
 def test_a_single_file_of_a_phase_is_an_incomplete_run(pytester):
     write_phase(pytester, healthy=True)
     result = pytester.runpytest_subprocess(
-        "checks/demo/test_02_smoke.py", "--reports-dir", "reports", "--target", "env"
+        *LEAN_PYTEST, "checks/demo/test_02_smoke.py", "--reports-dir", "reports", "--target", "env"
     )
     assert result.ret != 0
     assert evidence_of(pytester)["verdict"]["missing"] == ["demo.health"]
@@ -298,7 +302,7 @@ def test_under_ci_a_run_that_names_no_target_is_no_go_and_checks_nothing(pyteste
     monkeypatch.setenv("CI", "true")
     monkeypatch.delenv("DATABASE_URL", raising=False)
     write_checks(pytester, DEMO)
-    result = pytester.runpytest_subprocess("checks/demo", "--reports-dir", "reports")
+    result = pytester.runpytest_subprocess(*LEAN_PYTEST, "checks/demo", "--reports-dir", "reports")
     assert result.ret != 0
     data = evidence_of(pytester)
     (reason,) = data["verdict"]["reasons"]
@@ -367,7 +371,7 @@ def test_prerequisite_in_another_file_of_the_phase_blocks_when_it_fails(pytester
 def test_prerequisite_in_a_file_outside_the_run_does_not_gate(pytester):
     write_phase(pytester, healthy=False)
     result = pytester.runpytest_subprocess(
-        "checks/demo/test_02_smoke.py", "--reports-dir", "reports", "--target", "env"
+        *LEAN_PYTEST, "checks/demo/test_02_smoke.py", "--reports-dir", "reports", "--target", "env"
     )
     result.assert_outcomes(passed=1)
     assert evidence_of(pytester)["verdict"]["decision"] == "NO-GO"  # and the run is partial

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,11 +21,19 @@ from typing import Any
 import pytest
 
 from releaseops.rehearsal.embedded import EmbeddedTarget
+from releaseops.rehearsal.previous import command_for
 from releaseops.release import record
+from releaseops.runbook import previous_command
 from tests.faults.deployment import deployment  # noqa: F401 - the fixture, for every phase
+from tests.faults.forkserver import ForkServer
+from tests.scripting import LEAN_PYTEST
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = "faults_template"
+DEPLOYED_TEMPLATE = "faults_deployed_template"
+# Every staged target of a session has this name (one at a time per test process): the dumps
+# of the deployed template record it, so their origin matches the target they are restored to.
+STAGED_DB = "fault_staged"
 
 
 @dataclass
@@ -102,6 +110,7 @@ class Staged:
     target: EmbeddedTarget
     tmp: Path
     overrides: dict[str, str] = field(default_factory=dict)
+    runner: ForkServer | None = None
 
     @property
     def db(self):
@@ -114,27 +123,39 @@ class Staged:
             if not k.startswith(("PG", "DATABASE_URL", "API_", "DRILL_", "RELEASE_"))
         }
         env.update(self.target.environ())
+        # How this env target starts its previous release for the drill (expand/contract).
+        env[previous_command.VARIABLE] = command_for(self.target)
         env.update(self.overrides)
         return {k: v for k, v in env.items() if v is not None}
 
     def run(self, phase: str, *args: str) -> PhaseRun:
         reports = self.tmp / "reports"
         argv = [
-            sys.executable,
-            "-m",
-            "pytest",
             f"checks/{phase}",
             "--target",
             "env",
             "-p",
             "no:cacheprovider",
+            *LEAN_PYTEST,
             "--reports-dir",
             str(reports),
             "-q",
             *args,
         ]
+        returncode, stdout, stderr = self._pytest(argv)
+        folder = (reports / "latest").resolve()
+        evidence_file = folder / "evidence.json"
+        evidence = json.loads(evidence_file.read_text()) if evidence_file.exists() else {}
+        return PhaseRun(returncode, stdout, stderr, evidence, folder)
+
+    def _pytest(self, argv: list[str]) -> tuple[int, str, str]:
+        """`python -m pytest <argv>` from the repository root, forked from a warm process."""
+        if self.runner is not None:
+            return self.runner.run(
+                argv, env=self.environ(), cwd=REPO, workdir=self.tmp, timeout=300
+            )
         proc = subprocess.run(
-            argv,
+            [sys.executable, "-m", "pytest", *argv],
             cwd=REPO,
             env=self.environ(),
             capture_output=True,
@@ -142,10 +163,7 @@ class Staged:
             timeout=300,
             check=False,
         )
-        folder = (reports / "latest").resolve()
-        evidence_file = folder / "evidence.json"
-        evidence = json.loads(evidence_file.read_text()) if evidence_file.exists() else {}
-        return PhaseRun(proc.returncode, proc.stdout, proc.stderr, evidence, folder)
+        return proc.returncode, proc.stdout, proc.stderr
 
     def execute(self) -> tuple[str, ...]:
         """Flags that let deploy/rollback steps change this env target."""
@@ -208,13 +226,80 @@ def fault_template(pg_cluster, tmp_path_factory) -> str:
     return TEMPLATE
 
 
+@pytest.fixture(scope="session")
+def fork_server() -> Iterator[ForkServer | None]:
+    """One warm process the phase runs of this session are forked from."""
+    if os.environ.get("RELEASEOPS_FAULTS_SUBPROCESS"):  # plain subprocesses, to compare
+        yield None
+        return
+    server = ForkServer(REPO)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
 @pytest.fixture
-def staged(pg_cluster, fault_template, tmp_path):
+def staged(pg_cluster, fault_template, fork_server, tmp_path):
+    """A target at the previous release: what the pre-deploy gate and the drill expect."""
     target = EmbeddedTarget(
-        REPO, tmp_path / "target", cluster=pg_cluster, dbname=f"fault_{secrets.token_hex(4)}"
+        REPO, tmp_path / "target", cluster=pg_cluster, dbname=STAGED_DB, workers=1
     )
     target.start(template=fault_template)
     try:
-        yield Staged(target, tmp_path)
+        yield Staged(target, tmp_path, runner=fork_server)
+    finally:
+        target.stop()
+
+
+@dataclass(frozen=True)
+class DeployedTemplate:
+    """A database the release was deployed on, with that deploy's backups and records."""
+
+    dbname: str
+    backups: Path
+    release_id: str
+
+
+@pytest.fixture(scope="session")
+def deployed_template(pg_cluster, fault_template, tmp_path_factory) -> DeployedTemplate:
+    """The runbook's deploy, run once: the gate's dump and baseline, migrations, FTS, restart.
+
+    The database is renamed to a template afterwards: a dump records the name of the database
+    it was taken of, and every deployed target gets that name back (STAGED_DB).
+    """
+    work = tmp_path_factory.mktemp("deployed")
+    target = EmbeddedTarget(REPO, work, cluster=pg_cluster, dbname=STAGED_DB, workers=1)
+    target.start(template=fault_template)
+    try:
+        target.ensure_deployed()
+    finally:
+        if target.service is not None:
+            target.service.stop()
+    with pg_cluster.url.connect(autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (STAGED_DB,),
+        )
+        conn.execute(f'ALTER DATABASE "{STAGED_DB}" RENAME TO "{DEPLOYED_TEMPLATE}"')
+    return DeployedTemplate(DEPLOYED_TEMPLATE, target.backup_dir, target.release_id)
+
+
+@pytest.fixture
+def deployed(pg_cluster, deployed_template, fork_server, tmp_path):
+    """A target at the release, as the deploy left it: what post-deploy and rollback expect."""
+    target = EmbeddedTarget(
+        REPO,
+        tmp_path / "target",
+        cluster=pg_cluster,
+        dbname=STAGED_DB,
+        release_id=deployed_template.release_id,
+        workers=1,
+    )
+    # The deploy's own dump, facts and baseline (copies: a test may break its dump).
+    shutil.copytree(deployed_template.backups, target.backup_dir)
+    target.start(template=deployed_template.dbname, deployed=True)
+    try:
+        yield Staged(target, tmp_path, runner=fork_server)
     finally:
         target.stop()

@@ -52,7 +52,7 @@ def rolled_back_template(pg_cluster, fault_template, tmp_path_factory) -> Iterat
 
 
 @pytest.fixture
-def staged(pg_cluster, rolled_back_template, tmp_path) -> Iterator[Staged]:
+def staged(pg_cluster, rolled_back_template, fork_server, tmp_path) -> Iterator[Staged]:
     """A staged target at the rolled-back state: restored database, frozen previous release."""
     template, _ = rolled_back_template
     target = EmbeddedTarget(
@@ -66,7 +66,7 @@ def staged(pg_cluster, rolled_back_template, tmp_path) -> Iterator[Staged]:
         dump = backup.create(target.db, target.backup_dir)
         target.rolled_back_from = dump
         target.record_rollback("rolled back", dump)
-        yield Staged(target, tmp_path)
+        yield Staged(target, tmp_path, runner=fork_server)
     finally:
         target.stop()
 

@@ -28,6 +28,8 @@ REHEARSALS = int(os.environ.get("RELEASEOPS_SLO_REHEARSALS", "1"))
 
 def _deploy_after_baseline(staged, app: str | None = None):
     """The gate's baseline, the deploy, then the post-deploy SLO checks; returns that run."""
+    # The release record's defaults (800 requests): a 3% error rate on one route needs them.
+    staged.edit_record(slo__traffic_requests=800, slo__min_requests=50)
     gate = staged.run("predeploy/test_07_slo_baseline.py")
     assert gate.outcome(BASELINE) == "passed", gate.describe()
     staged.target.ensure_deployed()
@@ -70,6 +72,8 @@ def test_200ms_slower_question_list_turns_the_latency_check_red(staged):
 
 def test_missing_baseline_is_not_verified_never_go(staged):
     staged.target.ensure_deployed()
+    # Deployed without the gate having recorded the baseline (the rehearsal records one itself).
+    slo.baseline_path(staged.target.backup_dir, staged.target.release_id).unlink()
     run = staged.run("postdeploy/test_04_slo.py")
     assert run.not_verified == {ERRORS, LATENCY}, run.describe()
     assert "no SLO baseline for release" in run.message(ERRORS), run.message(ERRORS)

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 DBNAME = "exam_prod_like"
 DRILL_DBNAME = "exam_restore_drill"
 ROLLBACK_TRIGGER = "release rehearsal: rollback drill on the embedded target"
+REHEARSAL_TRAFFIC = 240
 # The reference service's FTS declaration, handed to the library through configuration.
 FTS_SPEC = "exambank.search_spec:SPEC"
 
@@ -49,8 +50,11 @@ class EmbeddedTarget:
         provider: Provider = "local",
         cluster: Cluster | None = None,
         dbname: str = DBNAME,
+        release_id: str | None = None,
+        workers: int = 2,
     ) -> None:
         self.repo_root = repo_root
+        self.workers = workers
         self.workdir = workdir
         self.provider = provider
         self.dbname = dbname
@@ -66,26 +70,31 @@ class EmbeddedTarget:
         self.log_path = workdir / "api.log"
         self.migrations_dir = repo_root / "migrations" / "postgres"
         self.previous_dir = workdir / "previous-release" / "migrations"
-        self.release_id = f"rehearsal-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+        self.release_id = (
+            release_id or f"rehearsal-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+        )
         self.deployed_at: datetime | None = None
         self.predeploy_backup: backup.Backup | None = None
         self.rolled_back_from: backup.Backup | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(self, *, template: str | None = None) -> dict[str, str]:
+    def start(self, *, template: str | None = None, deployed: bool = False) -> dict[str, str]:
         """Start everything at the previous release; return the deployment environment.
 
         With `template`, the database is copied from one that `stage_database()` prepared
-        (much faster than migrating and seeding again). A failure tears down what started.
+        (much faster than migrating and seeding again). With `deployed`, the template already
+        holds the release and the service starts on the release's code: the state a deploy
+        leaves behind, for whoever copied that deploy's backups into `backup_dir` first. A
+        failure tears down what started.
         """
         try:
-            return self._start(template)
+            return self._start(template, deployed=deployed)
         except BaseException:
             self.stop()
             raise
 
-    def _start(self, template: str | None) -> dict[str, str]:
+    def _start(self, template: str | None, *, deployed: bool = False) -> dict[str, str]:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if self.cluster is None:
             self.cluster = make_cluster(self.provider)
@@ -96,10 +105,13 @@ class EmbeddedTarget:
         else:
             self.db = create_database(self.cluster.url, self.dbname, template=template)
         self._write_record()
+        code = self.migrations_dir if deployed else self.previous_dir
         self.service = ServiceProcess(
-            self._service_env(self.previous_dir, LIVE_FLAGS), self.log_path
+            self._service_env(code, LIVE_FLAGS), self.log_path, workers=self.workers
         )
         self.service.start()
+        if deployed:
+            self.deployed_at = datetime.now(UTC)
         return self.environ()
 
     def stage_database(self, name: str) -> DatabaseUrl:
@@ -143,6 +155,9 @@ class EmbeddedTarget:
             "environment": "production",
             "staging_verified_at": now - timedelta(days=1),
             "rollout": {"db_read_only": False, "ai_auto_apply": True, "retrieval_mode": "bm25"},
+            # A rehearsal's own traffic: 30 requests on every route, enough for the SLO gate to
+            # decide (docs/slo.md), a few seconds per window instead of the default 800.
+            "slo": {"traffic_requests": REHEARSAL_TRAFFIC, "min_requests": 25},
         }
         if rollback:
             data["rollback"] = rollback

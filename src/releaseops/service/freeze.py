@@ -85,4 +85,5 @@ def _flags(proof: FreezeProof, expected: Mapping[str, Any]) -> None:
         return
     wrong = {k: proof.flags.get(k) for k, v in expected.items() if proof.flags.get(k) != v}
     if wrong:
-        proof.problems.append(f"the service runs with {wrong}; expected {dict(expected)}")
+        # First: the likeliest cause, which a long list of leaking routes must not hide.
+        proof.problems.insert(0, f"the service runs with {wrong}; expected {dict(expected)}")
