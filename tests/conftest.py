@@ -7,13 +7,37 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-FAULTS = Path(__file__).parent / "faults"
+HERE = Path(__file__).parent
+FAULTS = HERE / "faults"
+# Modules whose tests each run whole processes (gate runs, the scripts end to end, a browser,
+# cluster lifecycles) for seconds: they leave the fast loop (`-m "not faults"`) too.
+SLOW_MODULES = {
+    HERE / name
+    for name in (
+        "test_plugin.py",
+        "test_cli.py",
+        "test_cluster.py",
+        "test_embedded.py",
+        "test_reaper.py",
+        "test_restore_marker.py",
+        "test_previous_release.py",
+        "test_fingerprint_drift.py",
+        "test_report_browser.py",
+        "test_scripts_backup.py",
+        "test_scripts_fts.py",
+        "test_scripts_migrations.py",
+        "test_scripts_rehearse.py",
+        "test_scripts_restore.py",
+        "service/test_manage_browser.py",
+        "service/test_gunicorn.py",
+    )
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test under tests/faults/ runs real phases: it carries the `faults` marker."""
+    """Tests under tests/faults/ and the slow modules carry the `faults` marker."""
     for item in items:
-        if FAULTS in item.path.parents:
+        if FAULTS in item.path.parents or item.path in SLOW_MODULES:
             item.add_marker(pytest.mark.faults)
 
 

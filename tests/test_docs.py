@@ -47,10 +47,14 @@ def test_readme_first_screen_gives_the_two_commands():
 
 
 def test_ci_runs_the_readme_test_command():
+    readme = (REPO / "README.md").read_text()
+    found = re.search(r"^(pytest [^#\n]*?)\s+# the tests$", readme, re.MULTILINE)
+    assert found, "the README's first screen names no test command"
     ci = (REPO / ".ci" / "run").read_text()
-    assert re.search(r"^run_pytest tests$", ci, re.MULTILINE)
+    assert re.search(rf"^run_{re.escape(found.group(1))}$", ci, re.MULTILINE)
     assert 'pytest "$@"' in ci
-    assert re.search(r"^run_pytest checks$", ci, re.MULTILINE)
+    # Under CI a gate run must name its target.
+    assert re.search(r"^run_pytest checks --target embedded$", ci, re.MULTILINE)
 
 
 @pytest.mark.parametrize(

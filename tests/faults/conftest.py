@@ -30,9 +30,7 @@ from tests.scripting import LEAN_PYTEST
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = "faults_template"
-DEPLOYED_TEMPLATE = "faults_deployed_template"
-# Every staged target of a session has this name (one at a time per test process): the dumps
-# of the deployed template record it, so their origin matches the target they are restored to.
+# Every staged target of a session has this name (one at a time per test process).
 STAGED_DB = "fault_staged"
 
 
@@ -246,59 +244,6 @@ def staged(pg_cluster, fault_template, fork_server, tmp_path):
         REPO, tmp_path / "target", cluster=pg_cluster, dbname=STAGED_DB, workers=1
     )
     target.start(template=fault_template)
-    try:
-        yield Staged(target, tmp_path, runner=fork_server)
-    finally:
-        target.stop()
-
-
-@dataclass(frozen=True)
-class DeployedTemplate:
-    """A database the release was deployed on, with that deploy's backups and records."""
-
-    dbname: str
-    backups: Path
-    release_id: str
-
-
-@pytest.fixture(scope="session")
-def deployed_template(pg_cluster, fault_template, tmp_path_factory) -> DeployedTemplate:
-    """The runbook's deploy, run once: the gate's dump and baseline, migrations, FTS, restart.
-
-    The database is renamed to a template afterwards: a dump records the name of the database
-    it was taken of, and every deployed target gets that name back (STAGED_DB).
-    """
-    work = tmp_path_factory.mktemp("deployed")
-    target = EmbeddedTarget(REPO, work, cluster=pg_cluster, dbname=STAGED_DB, workers=1)
-    target.start(template=fault_template)
-    try:
-        target.ensure_deployed()
-    finally:
-        if target.service is not None:
-            target.service.stop()
-    with pg_cluster.url.connect(autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            (STAGED_DB,),
-        )
-        conn.execute(f'ALTER DATABASE "{STAGED_DB}" RENAME TO "{DEPLOYED_TEMPLATE}"')
-    return DeployedTemplate(DEPLOYED_TEMPLATE, target.backup_dir, target.release_id)
-
-
-@pytest.fixture
-def deployed(pg_cluster, deployed_template, fork_server, tmp_path):
-    """A target at the release, as the deploy left it: what post-deploy and rollback expect."""
-    target = EmbeddedTarget(
-        REPO,
-        tmp_path / "target",
-        cluster=pg_cluster,
-        dbname=STAGED_DB,
-        release_id=deployed_template.release_id,
-        workers=1,
-    )
-    # The deploy's own dump, facts and baseline (copies: a test may break its dump).
-    shutil.copytree(deployed_template.backups, target.backup_dir)
-    target.start(template=deployed_template.dbname, deployed=True)
     try:
         yield Staged(target, tmp_path, runner=fork_server)
     finally:

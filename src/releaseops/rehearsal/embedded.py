@@ -50,7 +50,6 @@ class EmbeddedTarget:
         provider: Provider = "local",
         cluster: Cluster | None = None,
         dbname: str = DBNAME,
-        release_id: str | None = None,
         workers: int = 2,
     ) -> None:
         self.repo_root = repo_root
@@ -70,31 +69,26 @@ class EmbeddedTarget:
         self.log_path = workdir / "api.log"
         self.migrations_dir = repo_root / "migrations" / "postgres"
         self.previous_dir = workdir / "previous-release" / "migrations"
-        self.release_id = (
-            release_id or f"rehearsal-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-        )
+        self.release_id = f"rehearsal-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
         self.deployed_at: datetime | None = None
         self.predeploy_backup: backup.Backup | None = None
         self.rolled_back_from: backup.Backup | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(self, *, template: str | None = None, deployed: bool = False) -> dict[str, str]:
+    def start(self, *, template: str | None = None) -> dict[str, str]:
         """Start everything at the previous release; return the deployment environment.
 
         With `template`, the database is copied from one that `stage_database()` prepared
-        (much faster than migrating and seeding again). With `deployed`, the template already
-        holds the release and the service starts on the release's code: the state a deploy
-        leaves behind, for whoever copied that deploy's backups into `backup_dir` first. A
-        failure tears down what started.
+        (much faster than migrating and seeding again). A failure tears down what started.
         """
         try:
-            return self._start(template, deployed=deployed)
+            return self._start(template)
         except BaseException:
             self.stop()
             raise
 
-    def _start(self, template: str | None, *, deployed: bool = False) -> dict[str, str]:
+    def _start(self, template: str | None) -> dict[str, str]:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if self.cluster is None:
             self.cluster = make_cluster(self.provider)
@@ -105,13 +99,10 @@ class EmbeddedTarget:
         else:
             self.db = create_database(self.cluster.url, self.dbname, template=template)
         self._write_record()
-        code = self.migrations_dir if deployed else self.previous_dir
         self.service = ServiceProcess(
-            self._service_env(code, LIVE_FLAGS), self.log_path, workers=self.workers
+            self._service_env(self.previous_dir, LIVE_FLAGS), self.log_path, workers=self.workers
         )
         self.service.start()
-        if deployed:
-            self.deployed_at = datetime.now(UTC)
         return self.environ()
 
     def stage_database(self, name: str) -> DatabaseUrl:
