@@ -29,6 +29,7 @@ PRELOAD = (
     "pytest",
     "jinja2",
     "releaseops.gate.plugin",
+    "releaseops.gate.fixtures",
     "releaseops.gate.recorder",
     "releaseops.release.record",
     "releaseops.release.environment",
