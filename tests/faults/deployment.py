@@ -68,7 +68,9 @@ class StagedDeployment:
         while not self._stop.wait(0.05):
             for request in sorted(self.inbox.glob("*.request")):
                 answer = self._restart(json.loads(request.read_text()))
-                request.with_suffix(".done").write_text(answer)
+                # Renamed into place: the script must never read a half-written answer.
+                request.with_suffix(".answer").write_text(answer)
+                request.with_suffix(".answer").rename(request.with_suffix(".done"))
                 request.unlink()
 
     def _restart(self, flags: dict[str, str]) -> str:
