@@ -89,7 +89,8 @@ def test_mismatch_at_startup_turns_health_check_red(staged):
 def test_restart_command_that_changes_nothing_turns_restart_check_red(staged):
     # The command "succeeds", /health answers: only the unchanged instance id tells.
     staged.overrides["RESTART_COMMAND"] = "true"
-    run = staged.run("deploy", *staged.execute())
+    # A new instance never comes: wait 10 s for it, not the default 60.
+    run = staged.run("deploy", *staged.execute(), "--probe-timeout", "10")
     assert run.failed == {RESTART}, run.describe()
     assert run.blocked == {HEALTH}, run.describe()
     assert "still answers: the restart did not restart the service" in run.message(RESTART)
@@ -121,7 +122,7 @@ def test_a_service_started_before_the_migrations_turns_restart_check_red(staged)
 def test_health_without_a_migration_state_is_not_verified(staged):
     staged.target.ensure_deployed()
     staged.target.restart_service(app="tests.faults.apps:health_without_migrations")
-    run = staged.run("deploy")
+    run = staged.run("deploy", "--probe-timeout", "10")  # the state never appears
     assert run.ids("not verified") == {HEALTH}, run.describe()
     assert "reports no migration state" in run.message(HEALTH)
     assert run.decision == "NO-GO"

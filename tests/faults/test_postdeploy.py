@@ -72,7 +72,7 @@ def test_an_empty_log_leaves_the_log_checks_not_verified(deployed, tmp_path):
     empty = tmp_path / "rotated.log"  # the source reads a file the service no longer writes
     empty.write_text("")
     deployed.overrides["API_LOG_SOURCE"] = f"file:{empty}"
-    run = deployed.run("postdeploy")
+    run = deployed.run("postdeploy", "--probe-timeout", "10")  # no line ever appears
     assert {MISMATCH, LOG_FORMAT} <= run.ids("not verified"), run.describe()
     assert "no request line in the log since the service started" in run.message(MISMATCH)
     assert run.decision == "NO-GO"
