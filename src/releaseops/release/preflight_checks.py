@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from releaseops import pg
 from releaseops.backup import leftovers, restore
-from releaseops.backup.leftovers import Leftover
+from releaseops.backup.leftovers import Leftover, human
 from releaseops.backup.safefiles import SafeDir
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import BackupDirectoryUnsafe, ReleaseOpsError, ToolVersionTooOld
@@ -191,22 +191,12 @@ def _leftovers_row(directory: Path, stale: list[Leftover], details: dict[str, An
     if not stale:
         return CheckResult("backup directory", "PASS", reason, details)
     details["stale"] = [found.as_dict() for found in stale]
-    total = leftovers.human(sum(found.size for found in stale))
+    total = human(sum(found.size for found in stale))
     reason += (
         f"; {len(stale)} stale file(s) ({total}) left by backups that did not finish, which "
         f"the next backup removes: {', '.join(found.describe() for found in stale)}"
     )
     return CheckResult("backup directory", "WARN", reason, details)
-
-
-def human(size: int) -> str:
-    """Bytes as a short human string (`12.3 MiB`)."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{size} B"
-        value /= 1024
-    return f"{size} B"
 
 
 def disk_space(directory: Path, db_size: int, free: int | None = None) -> CheckResult:
