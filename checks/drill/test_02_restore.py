@@ -3,7 +3,7 @@
 import pytest
 
 from releaseops import backup, fts, migrations, pg
-from releaseops.backup import drill, restore
+from releaseops.backup import drill
 from releaseops.runbook import steps
 from releaseops.runbook.deployment import run_command
 
@@ -39,12 +39,8 @@ def test_drill_database_recreated_and_restored(target, db, state, evidence):
     if refusal:
         pytest.skip(refusal)
     drill_url = drill.recreate_database(target.admin_url, target.drill_url.dbname, source=db)
-    report = restore.restore(
-        drill_url,
-        state["dump"].path,
-        confirm_db=drill_url.dbname,
-        origin=db.dbname,  # the source's dump, of the source's server
-        allow_cross_server=target.allow_cross_server,
+    report = drill.restore_into(
+        drill_url, state["dump"].path, source=db, allow_cross_server=target.allow_cross_server
     )
     evidence.json("restore", report.as_dict())
     evidence.text("restore time objective", f"{report.duration_s:.2f} s for {report.dump.name}")

@@ -3,26 +3,9 @@
 import pytest
 
 from releaseops import migrations
-from releaseops.runbook import previous, previous_command
+from releaseops.runbook import previous
 
 pytestmark = pytest.mark.order(140)
-
-
-@pytest.fixture
-def previous_release(target, embedded_target, evidence):
-    """The previous release: the embedded rehearsal's own, else PREVIOUS_RELEASE_COMMAND."""
-    if embedded_target is not None:
-        from releaseops.rehearsal.previous import EmbeddedPreviousRelease
-
-        return EmbeddedPreviousRelease(embedded_target)
-    command = previous_command.configured(target)
-    if command is None:
-        pytest.skip(
-            "not verified: no PREVIOUS_RELEASE_COMMAND configured to start the previous release "
-            "against the drill copy (see docs/env-target.md)"
-        )
-    evidence.text("PREVIOUS_RELEASE_COMMAND", command)
-    return previous_command.CommandPreviousRelease(target, command)
 
 
 @pytest.mark.item("drill.previous_release")

@@ -132,6 +132,29 @@ def restore_url(url: DatabaseUrl) -> DatabaseUrl:
     return replace(url, params=tuple(params.items()))
 
 
+def restore_into(
+    copy: DatabaseUrl,
+    dump: Path,
+    *,
+    source: DatabaseUrl,
+    allow_cross_server: bool = False,
+    jobs: int = DEFAULT_JOBS,
+) -> restore.RestoreReport:
+    """Restore `dump`, a dump of `source`, into the recreated drill copy `copy`.
+
+    With RESTORE_SETTINGS; a dump of another server or database is refused unless
+    `allow_cross_server`.
+    """
+    return restore.restore(
+        restore_url(copy),
+        dump,
+        confirm_db=copy.dbname,
+        jobs=jobs,
+        origin=source.dbname,
+        allow_cross_server=allow_cross_server,
+    )
+
+
 def recreate_database(admin: DatabaseUrl, name: str, *, source: DatabaseUrl) -> DatabaseUrl:
     """DROP DATABASE IF EXISTS + CREATE DATABASE `name` through `admin`; returns its URL."""
     admin, source = dburl.parse(admin), dburl.parse(source)
@@ -237,13 +260,8 @@ def run(
     restored = _timed(
         steps,
         "restore",
-        lambda: restore.restore(
-            restore_url(target),
-            made.path,
-            confirm_db=drill_name,
-            jobs=jobs,
-            origin=source.dbname,
-            allow_cross_server=allow_cross_server,
+        lambda: restore_into(
+            target, made.path, source=source, allow_cross_server=allow_cross_server, jobs=jobs
         ),
     )
     comparison = _timed(steps, "compare", lambda: compare_with_dump(made.path, target))

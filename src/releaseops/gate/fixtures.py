@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from releaseops.release.record import ReleaseRecord
     from releaseops.runbook.custody import Selection
     from releaseops.runbook.deployment import Deployment
+    from releaseops.runbook.previous import PreviousRelease
     from releaseops.service.resource import Service
     from releaseops.service.smoke import KnownQuery
 
@@ -309,3 +310,24 @@ def _phase_ready(request: pytest.FixtureRequest) -> None:
     embedded = request.getfixturevalue("embedded_target")
     if embedded is not None:
         getattr(embedded, prepare)()
+
+
+@pytest.fixture
+def previous_release(
+    target: Target, embedded_target: EmbeddedTarget | None, evidence: Collector
+) -> PreviousRelease:
+    """The previous release: the embedded rehearsal's own, else PREVIOUS_RELEASE_COMMAND."""
+    from releaseops.runbook import previous_command
+
+    if embedded_target is not None:
+        from releaseops.rehearsal.previous import EmbeddedPreviousRelease
+
+        return EmbeddedPreviousRelease(embedded_target)
+    command = previous_command.configured(target)
+    if command is None:
+        pytest.skip(
+            "not verified: no PREVIOUS_RELEASE_COMMAND configured to start the previous release "
+            "against the drill copy (see docs/env-target.md)"
+        )
+    evidence.text(previous_command.VARIABLE, command)
+    return previous_command.CommandPreviousRelease(target, command)

@@ -89,12 +89,8 @@ def rehearse_on_copy(
         )
     started = time.perf_counter()
     copy = drill.recreate_database(admin, copy_name, source=source)
-    restored = restore.restore(
-        drill.restore_url(copy),
-        dump,
-        confirm_db=copy_name,
-        origin=source.dbname,
-        allow_cross_server=allow_cross_server,
+    restored = drill.restore_into(
+        copy, Path(dump), source=source, allow_cross_server=allow_cross_server
     )
     restored_at = time.perf_counter()
     report = rehearse.run(
