@@ -41,3 +41,18 @@ def test_an_expanding_migration_keeps_the_drill_go_with_the_previous_release_ver
     run = staged.run("drill", *staged.drill_execute())
     assert run.decision == "GO", run.describe()
     assert run.outcome(PREVIOUS) == run.outcome(REHEARSE) == "passed"
+
+
+def test_a_blocking_lock_on_a_table_over_the_records_budget_turns_the_rehearsal_check_red(staged):
+    # The same expanding migration, but the release record calls every table "large" and gives
+    # a blocking lock no time at all: ADD COLUMN's ACCESS EXCLUSIVE on questions breaks it.
+    copy = staged.migrations_copy()
+    (copy / "0005_difficulty.sql").write_text("ALTER TABLE questions ADD COLUMN difficulty int;\n")
+    staged.edit_record(migration__max_rows=1, migration__lock_budget_ms=0)
+    run = staged.run("drill", *staged.drill_execute())
+    assert run.failed == {REHEARSE}, run.describe()
+    message = run.message(REHEARSE)
+    assert "breaks the budget" in message and "0005_difficulty.sql" in message, message
+    assert "AccessExclusiveLock on public.questions" in message, message
+    assert run.outcome(PREVIOUS) == "passed"
+    assert run.decision == "NO-GO" and "nogo.migration" in run.conditions()
