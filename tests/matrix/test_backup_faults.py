@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,8 @@ def contents(db: DatabaseUrl) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def big(matrix: Matrix, tmp_path_factory: pytest.TempPathFactory) -> Big:
+def big(matrix: Matrix, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Big]:
+    # Dropped afterwards: a worker may set a module's fixture up again (pytest-xdist worksteal).
     db = matrix.create("m_big")
     with db.connect(autocommit=True) as conn:
         conn.execute("CREATE EXTENSION pgcrypto")
@@ -62,7 +64,10 @@ def big(matrix: Matrix, tmp_path_factory: pytest.TempPathFactory) -> Big:
     backups = tmp_path_factory.mktemp("big") / "backups"
     reference = backup.create(db, backups)
     assert reference.size > 40_000_000
-    return Big(db, backups, reference, contents(db))
+    try:
+        yield Big(db, backups, reference, contents(db))
+    finally:
+        matrix.drop("m_big")
 
 
 def partial_size(directory: Path) -> int:
@@ -155,7 +160,7 @@ def test_the_server_stopped_in_the_middle_of_a_backup_then_a_rerun_succeeds(matr
 
 
 @pytest.fixture(scope="module")
-def bulky(matrix: Matrix) -> DatabaseUrl:
+def bulky(matrix: Matrix) -> Iterator[DatabaseUrl]:
     """About 300 KB of dump: incompressible text, so a nearly full disk cannot take it."""
     db = matrix.create("m_bulky")
     with db.connect(autocommit=True) as conn:
@@ -163,7 +168,10 @@ def bulky(matrix: Matrix) -> DatabaseUrl:
             "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS body "
             "FROM generate_series(1, 8000) g"
         )
-    return db
+    try:
+        yield db
+    finally:
+        matrix.drop("m_bulky")
 
 
 def fill(directory: Path, leave_pages: int) -> None:
