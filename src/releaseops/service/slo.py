@@ -140,6 +140,8 @@ class Baseline:
     source: str
     instance: dict[str, Any]
     window: WindowSummary
+    # The load probe's factor while the baseline traffic ran (sloload); None without traffic.
+    load: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The stored form (format version, masked source, samples included)."""
@@ -149,6 +151,7 @@ class Baseline:
             "recorded_at": self.recorded_at.isoformat(),
             "source": mask(self.source),
             "instance": self.instance,
+            "load_probe_factor": self.load,
             "window": self.window.as_dict(),
         }
 
@@ -180,8 +183,14 @@ def load_baseline(backup_dir: Path, release_id: str) -> Baseline | None:
         recorded = parse_time(data["recorded_at"])
         if data.get("format") != BASELINE_VERSION or recorded is None:
             raise ValueError(f"format {data.get('format')!r}, expected {BASELINE_VERSION}")
+        load = data.get("load_probe_factor")
         return Baseline(
-            str(data["release_id"]), recorded, str(data["source"]), data["instance"], window
+            str(data["release_id"]),
+            recorded,
+            str(data["source"]),
+            data["instance"],
+            window,
+            float(load) if load is not None else None,
         )
     except FileNotFoundError:
         return None
@@ -221,15 +230,19 @@ def record_baseline(
     *,
     cwd: Path | None = None,
     now: datetime | None = None,
+    load: float | None = None,
 ) -> Baseline:
-    """The baseline window: the last `baseline_minutes`, from the running instance's start."""
+    """The baseline window: the last `baseline_minutes`, from the running instance's start.
+
+    `load` is the load probe's factor over the traffic just sent (sloload), if any.
+    """
     now = now or datetime.now(UTC)
     start = now - timedelta(minutes=budget.baseline_minutes)
     started = parse_time(running.get("started_at"))
     if started is not None and started > start:
         start = started
     window, _ = read_window(source, start, None, cwd=cwd)
-    return Baseline(release_id, now, source, running, window)
+    return Baseline(release_id, now, source, running, window, load)
 
 
 def comparison_start(baseline: Baseline, running: dict[str, Any]) -> datetime | None:

@@ -11,6 +11,10 @@ without enough traffic is listed, never passed. Per judged route:
   effect size A = P(after > before), and the p95 and p99 differences. It regresses only when
   all three agree: the shift is significant, A >= min_effect, and p95 or p99 grew by more than
   `max(latency_budget_ms, latency_budget_ratio * baseline value)`.
+
+Under host load (sloload) the baseline's latencies are first multiplied by `scale`, so the
+three tests judge the release against what the baseline would have measured on the busier
+host.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class LatencyTest:
     allowed: dict[str, float]
     rank: RankTest
     regressed: bool
+    scale: float = 1.0
 
     def line(self, route: str) -> str:
         """One sentence naming the route and the figures."""
@@ -71,9 +76,10 @@ class LatencyTest:
             for name in ("p95", "p99")
             if self.before[name] is not None and self.after[name] is not None
         )
+        scaled = f"; baseline scaled by {self.scale:.2f} for host load" if self.scale > 1 else ""
         return (
             f"{route}: {grown}; Mann-Whitney p={self.rank.p_value:.2g}, "
-            f"P(slower)={self.rank.effect:.2f}"
+            f"P(slower)={self.rank.effect:.2f}{scaled}"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,6 +95,7 @@ class LatencyTest:
                 "effect": round(self.rank.effect, 4),
             },
             "regressed": self.regressed,
+            "baseline_scale": round(self.scale, 4),
         }
 
 
@@ -133,26 +140,54 @@ def error_test(before: RouteSample, after: RouteSample, budget: Budget) -> Error
     )
 
 
-def latency_test(before: RouteSample, after: RouteSample, budget: Budget) -> LatencyTest:
-    """Test whether latency shifted up significantly, by a real effect, past the budget."""
-    rank = mann_whitney(before.latencies, after.latencies)
+def latency_test(
+    before: RouteSample, after: RouteSample, budget: Budget, *, scale: float = 1.0
+) -> LatencyTest:
+    """Test whether latency shifted up significantly, by a real effect, past the budget.
+
+    `scale` (>= 1, host load) multiplies the baseline's latencies first.
+    """
+    baseline = [v * scale for v in before.latencies] if scale != 1.0 else before.latencies
+    rank = mann_whitney(baseline, after.latencies)
     old, new = before.percentiles(), after.percentiles()
-    allowed = {
-        name: (old[name] or 0.0)
-        + max(budget.latency_budget_ms, budget.latency_budget_ratio * (old[name] or 0.0))
-        for name in ("p95", "p99")
-    }
+    allowed = {}
+    for name in ("p95", "p99"):
+        expected = scale * (old[name] or 0.0)
+        allowed[name] = expected + max(
+            budget.latency_budget_ms, budget.latency_budget_ratio * expected
+        )
     beyond = any((new[name] or 0.0) > allowed[name] for name in allowed)
     significant = rank.p_value < 1 - budget.confidence and rank.effect >= budget.min_effect
-    return LatencyTest(old, new, allowed, rank, regressed=beyond and significant)
+    return LatencyTest(old, new, allowed, rank, regressed=beyond and significant, scale=scale)
 
 
-def compare(baseline: WindowSummary, current: WindowSummary, budget: Budget) -> list[RouteVerdict]:
-    """Every route of either window, judged where both windows have enough of its traffic."""
+def _counts(before: RouteSample | None, after: RouteSample | None) -> tuple[int, int]:
+    return (before.requests if before else 0, after.requests if after else 0)
+
+
+def judged_pairs(
+    baseline: WindowSummary, current: WindowSummary, budget: Budget
+) -> dict[str, tuple[RouteSample, RouteSample]]:
+    """The routes with `min_requests` requests in both windows, with both samples."""
+    pairs = {}
+    for route, before in baseline.routes.items():
+        after = current.routes.get(route)
+        if after is not None and min(_counts(before, after)) >= budget.min_requests:
+            pairs[route] = (before, after)
+    return pairs
+
+
+def compare(
+    baseline: WindowSummary, current: WindowSummary, budget: Budget, *, scale: float = 1.0
+) -> list[RouteVerdict]:
+    """Every route of either window, judged where both windows have enough of its traffic.
+
+    `scale` is the host-load factor of the baseline's latencies (sloload.scale).
+    """
     verdicts = []
     for route in list(dict.fromkeys([*baseline.routes, *current.routes])):
         before, after = baseline.routes.get(route), current.routes.get(route)
-        counts = (before.requests if before else 0, after.requests if after else 0)
+        counts = _counts(before, after)
         if min(counts) < budget.min_requests:
             reason = (
                 f"{counts[0]} requests before the deploy and {counts[1]} after, fewer than "
@@ -167,7 +202,7 @@ def compare(baseline: WindowSummary, current: WindowSummary, budget: Budget) -> 
                 before,
                 after,
                 errors=error_test(before, after, budget),
-                latency=latency_test(before, after, budget),
+                latency=latency_test(before, after, budget, scale=scale),
             )
         )
     return verdicts

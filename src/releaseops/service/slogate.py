@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from releaseops.service import slo, traffic
+from releaseops.service import slo, sloload, traffic
 from releaseops.service.slo import Baseline, Budget, WindowSummary
-from releaseops.service.slocompare import RouteVerdict, compare
+from releaseops.service.slocompare import RouteVerdict, compare, judged_pairs
+from releaseops.service.sloload import LoadScale
 from releaseops.service.smoke import KnownQuery
 from releaseops.service.traffic import TrafficReport
 
@@ -41,10 +42,11 @@ def take_baseline(
     *,
     token: str | None = None,
     cwd: Path | None = None,
+    load: float | None = None,
 ) -> Baseline:
     """Read the running instance from /health, then the baseline window from the log."""
     running = slo.instance(api_url, token=token)
-    return slo.record_baseline(source, release_id, running, budget, cwd=cwd)
+    return slo.record_baseline(source, release_id, running, budget, cwd=cwd, load=load)
 
 
 def record_baseline(
@@ -60,7 +62,8 @@ def record_baseline(
 ) -> tuple[Baseline, Path, TrafficReport | None]:
     """What the gate does before the deploy: traffic (on loopback), the baseline, stored."""
     sent = generate_traffic(api_url, token, queries, budget)
-    baseline = take_baseline(source, api_url, release_id, budget, token=token, cwd=cwd)
+    load = sent.load_factor if sent else None
+    baseline = take_baseline(source, api_url, release_id, budget, token=token, cwd=cwd, load=load)
     return baseline, slo.save_baseline(baseline, backup_dir), sent
 
 
@@ -95,6 +98,7 @@ class Comparison:
     current: WindowSummary | None
     verdicts: list[RouteVerdict]
     budget: Budget
+    load: LoadScale | None = None
 
     def not_verified(self) -> str | None:
         """Why there is no verdict (no deploy moment, too little traffic), or None."""
@@ -132,6 +136,7 @@ class Comparison:
             "baseline": self.baseline.summary(),
             "running_instance": self.running,
             "comparison_window": self.current.summary() if self.current else None,
+            "host_load": self.load.as_dict() if self.load else None,
             "routes": [v.as_dict() for v in self.verdicts],
         }
 
@@ -144,11 +149,19 @@ def compare_after_deploy(
     *,
     token: str | None = None,
     cwd: Path | None = None,
+    load: float | None = None,
 ) -> Comparison:
-    """The comparison window (from the running instance's start to now) against `baseline`."""
+    """The comparison window (from the running instance's start to now) against `baseline`.
+
+    `load` is the load probe's factor over the traffic just sent (sloload), if any; with the
+    baseline's, it decides how far host load may excuse slower routes.
+    """
     running = slo.instance(api_url, token=token)
     start = slo.comparison_start(baseline, running)
     if start is None:
         return Comparison(baseline, running, None, [], budget)
     current, _ = slo.read_window(source, start, None, cwd=cwd)
-    return Comparison(baseline, running, current, compare(baseline.window, current, budget), budget)
+    pairs = judged_pairs(baseline.window, current, budget)
+    scale = sloload.scale(pairs, baseline.load, load)
+    verdicts = compare(baseline.window, current, budget, scale=scale.factor)
+    return Comparison(baseline, running, current, verdicts, budget, scale)

@@ -4,7 +4,9 @@ The SLO gate compares the service's request log before and after the deploy; on 
 nobody else sends requests, so the gate sends its own. Only to a service on a loopback address
 (127.0.0.0/8 or ::1, never a name), only GET requests (the known queries and the read-only
 smoke paths), at most `count` requests and `seconds` seconds, one at a time so that the
-generator itself does not slow the service down. Both windows get the same mix.
+generator itself does not slow the service down. Both windows get the same mix. Once per cycle
+the generator runs the SLO gate's load probe (sloload), which tells host load from a slow
+release.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import requests
 
 from releaseops.errors import TrafficRefused
 from releaseops.service import http
+from releaseops.service.sloload import LoadProbe
 from releaseops.service.smoke import MANAGE, KnownQuery
 
 HEALTH = "/health"
@@ -41,6 +44,13 @@ class TrafficReport:
     statuses: Counter[int] = field(default_factory=Counter)
     failures: int = 0
     stopped_by: str = "count"
+    # Sampled once per cycle: how busy the host was while this traffic ran (sloload).
+    probe: LoadProbe = field(default_factory=LoadProbe)
+
+    @property
+    def load_factor(self) -> float | None:
+        """The load probe's factor over this traffic (None when nothing was sent)."""
+        return self.probe.factor
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for the evidence."""
@@ -52,7 +62,12 @@ class TrafficReport:
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "connection_failures": self.failures,
             "stopped_by": self.stopped_by,
+            "load_probe_factor": _round(self.load_factor),
         }
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None
 
 
 def is_loopback(url: str) -> bool:
@@ -99,6 +114,8 @@ def send(
                 break
             kind = CYCLE[report.sent % len(CYCLE)]
             path, params = paths.next(kind)
+            if report.sent % len(CYCLE) == 0:
+                report.probe.sample()
             report.sent += 1
             report.by_path[path] += 1
             try:
