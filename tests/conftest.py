@@ -34,6 +34,14 @@ SLOW_MODULES = {
 }
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The fault harness's marker (tests/faults/conftest.py)."""
+    config.addinivalue_line(
+        "markers",
+        'staged(state): start the staged target "deployed" or "rolled back" (from a snapshot)',
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests under tests/faults/ and the slow modules carry the `faults` marker."""
     for item in items:

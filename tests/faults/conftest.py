@@ -22,6 +22,7 @@ import pytest
 
 from releaseops.rehearsal.embedded import EmbeddedTarget
 from releaseops.rehearsal.previous import command_for
+from releaseops.rehearsal.snapshot import Snapshot
 from releaseops.release import record
 from releaseops.runbook import previous_command
 from tests.faults.deployment import deployment  # noqa: F401 - the fixture, for every phase
@@ -32,6 +33,10 @@ REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = "faults_template"
 # Every staged target of a session has this name (one at a time per test process).
 STAGED_DB = "fault_staged"
+# The SLO gate's traffic on a staged target: enough for its checks to decide (8 requests on
+# each route), not enough to judge a release. The SLO gate's own fault tests (test_slo.py) set
+# the record's default of 800 requests; the rest only need the SLO checks to end.
+FAULT_SLO = {"traffic_requests": 64, "min_requests": 8}
 
 
 @dataclass
@@ -237,13 +242,61 @@ def fork_server() -> Iterator[ForkServer | None]:
         server.close()
 
 
-@pytest.fixture
-def staged(pg_cluster, fault_template, fork_server, tmp_path):
-    """A target at the previous release: what the pre-deploy gate and the drill expect."""
-    target = EmbeddedTarget(
-        REPO, tmp_path / "target", cluster=pg_cluster, dbname=STAGED_DB, workers=1
+def _staged_target(pg_cluster, workdir: Path) -> EmbeddedTarget:
+    return EmbeddedTarget(
+        REPO,
+        workdir,
+        cluster=pg_cluster,
+        dbname=STAGED_DB,
+        workers=1,
+        slo_table=FAULT_SLO,
     )
+
+
+@pytest.fixture(scope="session")
+def deployed_snapshot(pg_cluster, fault_template, tmp_path_factory) -> Snapshot:
+    """The staged target after the runbook's deploy (backup, SLO baseline, migration, FTS,
+    restart on the release's code), kept once per test process."""
+    target = _staged_target(pg_cluster, tmp_path_factory.mktemp("deployed"))
     target.start(template=fault_template)
+    try:
+        target.ensure_deployed()
+        return target.snapshot("faults_deployed")
+    finally:
+        target.stop()
+
+
+@pytest.fixture(scope="session")
+def rolled_back_snapshot(pg_cluster, deployed_snapshot, tmp_path_factory) -> Snapshot:
+    """The deployed target after the runbook's rollback (freeze, restore of the pre-deploy
+    dump, FTS sync, the previous release with writes blocked), kept once per test process."""
+    target = _staged_target(pg_cluster, tmp_path_factory.mktemp("rolled-back"))
+    target.start(snapshot=deployed_snapshot)
+    try:
+        target.ensure_rolled_back()
+        return target.snapshot("faults_rolled_back")
+    finally:
+        target.stop()
+
+
+SNAPSHOTS = {"deployed": "deployed_snapshot", "rolled back": "rolled_back_snapshot"}
+
+
+@pytest.fixture
+def staged(request, pg_cluster, fault_template, fork_server, tmp_path):
+    """A target at the previous release: what the pre-deploy gate and the drill expect.
+
+    `@pytest.mark.staged("deployed")` or `("rolled back")` starts it in that state instead,
+    copied from a snapshot of a target on which the runbook ran that far.
+    """
+    marker = request.node.get_closest_marker("staged")
+    kept = None
+    if marker is not None:
+        if marker.args[0] not in SNAPSHOTS:
+            raise pytest.UsageError(f"staged({marker.args[0]!r}): expected one of {[*SNAPSHOTS]}")
+        kept = request.getfixturevalue(SNAPSHOTS[marker.args[0]])
+    target = _staged_target(pg_cluster, tmp_path / "target")
+    target.start(template=fault_template, snapshot=kept)
     try:
         yield Staged(target, tmp_path, runner=fork_server)
     finally:

@@ -24,6 +24,8 @@ from releaseops.runbook import custody
 from tests.faults.conftest import REPO
 
 SELECT = "rollback.restore_target_dump_selected_and_verified"
+# The gate's dump is recorded before the foreign one is taken: every test starts deployed.
+pytestmark = pytest.mark.staged("deployed")
 
 
 @pytest.fixture(scope="module")

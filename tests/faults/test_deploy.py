@@ -2,8 +2,11 @@
 
 The staged target starts at the previous release: every migration but the newest is applied.
 Without --execute the phase only verifies the resulting state; with `staged.execute()` it runs
-the checklist commands against the staged database.
+the checklist commands against the staged database. Tests of the deployed state start
+there (`@pytest.mark.staged("deployed")`), copied from a target the runbook deployed.
 """
+
+import pytest
 
 MIGRATE = "deploy.migrations_applied"
 FTS = "deploy.fts_synced"
@@ -12,6 +15,7 @@ HEALTH = "deploy.health_and_startup_migration_check_clean"
 AFTER_MIGRATE = {FTS, RESTART, HEALTH}
 
 
+@pytest.mark.staged("deployed")
 def test_deploy_is_green_once_the_release_is_deployed(staged):
     staged.target.ensure_deployed()
     run = staged.run("deploy")
@@ -46,6 +50,7 @@ def test_failing_migration_with_execute_turns_migration_check_red(staged):
     assert "nogo.migration" in run.conditions()
 
 
+@pytest.mark.staged("deployed")
 def test_stale_fts_vectors_turn_fts_check_red(staged):
     staged.target.ensure_deployed()
     # An update that bypasses the FTS trigger leaves search vectors out of date.
@@ -75,6 +80,7 @@ def test_failing_restart_command_turns_restart_check_red(staged):
     assert not [s for s in secrets if s and s in run.artifacts_text()]
 
 
+@pytest.mark.staged("deployed")
 def test_mismatch_at_startup_turns_health_check_red(staged):
     staged.target.ensure_deployed()
     staged.append_mismatch_event("0002_documents.sql")
@@ -119,6 +125,7 @@ def test_a_service_started_before_the_migrations_turns_restart_check_red(staged)
     assert "before" in run.message(RESTART) and "not restarted" in run.message(RESTART)
 
 
+@pytest.mark.staged("deployed")
 def test_health_without_a_migration_state_is_not_verified(staged):
     staged.target.ensure_deployed()
     staged.target.restart_service(app="tests.faults.apps:health_without_migrations")
@@ -128,6 +135,7 @@ def test_health_without_a_migration_state_is_not_verified(staged):
     assert run.decision == "NO-GO"
 
 
+@pytest.mark.staged("deployed")
 def test_replica_only_sync_trigger_turns_fts_check_red(staged):
     # Fires only under session_replication_role = replica: new rows would never be indexed.
     staged.target.ensure_deployed()

@@ -1,7 +1,8 @@
 """Each post-deploy check goes red, alone, when its fault is injected.
 
-Every test first deploys the staged target in-process (the newest migration applied, FTS
-synced, the service restarted on the release's code), then breaks one thing.
+Every test starts from the deployed state (a copy of a target on which the runbook's deploy
+ran: the newest migration applied, FTS synced, the service on the release's code), then
+breaks one thing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ LOG_FORMAT = "postdeploy.every_log_line_follows_the_standard"
 REQUEST_ID = "postdeploy.request_id_is_correlated"
 SLO = {"postdeploy.error_rate_within_budget", "postdeploy.latency_within_budget"}
 PHOTOSYNTHESIS = f"{RETRIEVAL}[photosynthesis chlorophyll]"
+pytestmark = pytest.mark.staged("deployed")
 # Response headers the gateway recomputes instead of copying (the body is re-sent whole).
 FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding"}
 
@@ -33,7 +35,7 @@ FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection", "content
 @pytest.fixture
 def deployed(staged):
     """The staged target at the release: what the post-deploy phase expects to find."""
-    staged.target.ensure_deployed()
+    staged.target.ensure_deployed()  # started deployed (the module's mark): nothing to do
     return staged
 
 

@@ -1,23 +1,18 @@
 """Each rollback-completeness check goes red, alone, when its fault is injected.
 
-Every test starts from the rolled-back state: a copy of a database on which the whole runbook
-ran once (freeze, restore of the pre-deploy dump, FTS sync), the previous release running with
-writes blocked, and the release record naming that dump. It breaks one thing and runs
+Every test starts from the rolled-back state: a copy of a target on which the whole runbook
+ran once (deploy, then freeze, restore of the pre-deploy dump, FTS sync), the previous release
+running with writes blocked, and the release record naming that dump. It breaks one thing and runs
 `pytest checks/postrollback` against it.
 """
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from releaseops import backup
-from releaseops.rehearsal.embedded import EmbeddedTarget
-from releaseops.runbook.deployment import FREEZE_FLAGS
-from tests.faults.conftest import REPO, Staged
 
 TRIGGER = "postrollback.trigger_and_incident_time_recorded"
 FROZEN = "postrollback.writes_blocked_and_auto_actions_disabled"
@@ -26,49 +21,7 @@ MIGRATIONS = "postrollback.schema_migrations_verified_after_restore"
 FTS = "postrollback.fts_in_sync_after_restore"
 SMOKE = "postrollback.api_and_ui_smoke_on_rolled_back_state"
 STATUS = "postrollback.release_status_rolled_back_with_evidence"
-
-
-@pytest.fixture(scope="module")
-def rolled_back_template(pg_cluster, fault_template, tmp_path_factory) -> Iterator[tuple]:
-    """A database at the rolled-back state, and the dump it was restored from; made once."""
-    target = EmbeddedTarget(
-        REPO,
-        tmp_path_factory.mktemp("rolled-back"),
-        cluster=pg_cluster,
-        dbname=f"faults_rolled_back_{secrets.token_hex(4)}",
-    )
-    target.start(template=fault_template)
-    try:
-        target.ensure_rolled_back()
-        target.service.stop()  # a template database must have no sessions
-        with pg_cluster.url.connect(autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                (target.db.dbname,),
-            )
-        yield target.db.dbname, target.rolled_back_from
-    finally:
-        target.stop()
-
-
-@pytest.fixture
-def staged(pg_cluster, rolled_back_template, fork_server, tmp_path) -> Iterator[Staged]:
-    """A staged target at the rolled-back state: restored database, frozen previous release."""
-    template, _ = rolled_back_template
-    target = EmbeddedTarget(
-        REPO, tmp_path / "target", cluster=pg_cluster, dbname=f"fault_{secrets.token_hex(4)}"
-    )
-    target.start(template=template)
-    try:
-        target.restart("freeze", FREEZE_FLAGS)
-        # The copy has its own name: its known-good dump is one of it, equal to it (the
-        # rolled-back state), named in the record as a rollback names the dump it restored.
-        dump = backup.create(target.db, target.backup_dir)
-        target.rolled_back_from = dump
-        target.record_rollback("rolled back", dump)
-        yield Staged(target, tmp_path, runner=fork_server)
-    finally:
-        target.stop()
+pytestmark = pytest.mark.staged("rolled back")
 
 
 def test_postrollback_is_green_on_a_rolled_back_target(staged):

@@ -6,6 +6,8 @@ An env target restarts its service through RESTART_COMMAND; for a staged target 
 
 from __future__ import annotations
 
+import pytest
+
 from releaseops import migrations
 from releaseops.runbook.deployment import FREEZE_FLAGS
 from tests.faults.deployment import open_writes_on_restart
@@ -29,6 +31,7 @@ def make_fts_stale(staged) -> None:
     )
 
 
+@pytest.mark.staged("deployed")
 def test_rollback_is_green_on_a_deployed_target(staged, deployment):
     staged.target.ensure_deployed()
     run = staged.run("rollback", *staged.execute())
@@ -38,6 +41,7 @@ def test_rollback_is_green_on_a_deployed_target(staged, deployment):
     assert deployment.restarts == [FREEZE_FLAGS, FREEZE_FLAGS]
 
 
+@pytest.mark.staged("deployed")
 def test_restart_that_leaves_writes_open_turns_freeze_check_red(staged, deployment):
     staged.target.ensure_deployed()
     deployment.tamper = open_writes_on_restart(0)
@@ -48,6 +52,7 @@ def test_restart_that_leaves_writes_open_turns_freeze_check_red(staged, deployme
     assert run.conditions() == set()
 
 
+@pytest.mark.staged("deployed")
 def test_truncated_only_backup_turns_dump_selection_red_and_blocks_the_restore(staged, deployment):
     staged.target.ensure_deployed()
     dump = staged.target.ensure_backup().path
@@ -61,6 +66,7 @@ def test_truncated_only_backup_turns_dump_selection_red_and_blocks_the_restore(s
     assert "nogo.rollback_candidate" in run.conditions()
 
 
+@pytest.mark.staged("deployed")
 def test_restore_without_confirm_db_is_not_verified_and_leaves_the_database_untouched(
     staged, deployment
 ):
@@ -79,6 +85,7 @@ def test_restore_without_confirm_db_is_not_verified_and_leaves_the_database_unto
     assert run.decision == "NO-GO" and run.returncode != 0
 
 
+@pytest.mark.staged("rolled back")
 def test_schema_migrations_differing_from_the_dump_turns_migration_check_red(staged):
     staged.target.ensure_rolled_back()
     staged.sql(
@@ -94,6 +101,7 @@ def test_schema_migrations_differing_from_the_dump_turns_migration_check_red(sta
     assert "nogo.migration" in run.conditions()
 
 
+@pytest.mark.staged("rolled back")
 def test_stale_fts_after_the_restore_turns_fts_check_red(staged):
     staged.target.ensure_rolled_back()
     make_fts_stale(staged)
@@ -105,6 +113,7 @@ def test_stale_fts_after_the_restore_turns_fts_check_red(staged):
     assert run.decision == "NO-GO" and run.returncode != 0
 
 
+@pytest.mark.staged("deployed")
 def test_restart_after_the_restore_on_the_release_code_turns_smoke_check_red(staged, deployment):
     staged.target.ensure_deployed()
     release_code = str(staged.target.migrations_dir)
@@ -121,6 +130,7 @@ def test_restart_after_the_restore_on_the_release_code_turns_smoke_check_red(sta
     assert "nogo.smoke" in run.conditions()
 
 
+@pytest.mark.staged("deployed")
 def test_restart_after_the_restore_that_reopens_writes_turns_reopen_check_red(staged, deployment):
     staged.target.ensure_deployed()
     deployment.tamper = open_writes_on_restart(1)
@@ -131,6 +141,7 @@ def test_restart_after_the_restore_that_reopens_writes_turns_reopen_check_red(st
     assert run.conditions() == set()
 
 
+@pytest.mark.staged("deployed")
 def test_database_url_of_an_unsupported_scheme_is_one_reason_blocking_the_database_steps(staged):
     staged.target.ensure_deployed()
     staged.target.restart("freeze", FREEZE_FLAGS)

@@ -11,6 +11,8 @@ import re
 import threading
 from pathlib import Path
 
+import pytest
+
 from releaseops.rehearsal.cluster import free_port
 
 EXTERNAL = re.compile(
@@ -65,6 +67,7 @@ def test_drill_failing_on_urls_with_the_real_password_leaks_no_secret(staged, tm
     assert_self_contained(run)
 
 
+@pytest.mark.staged("deployed")
 def test_restart_command_printing_the_environment_leaks_no_secret(staged, tmp_path):
     staged.target.ensure_deployed()
     # A restart command that fails and dumps its environment on stderr: the failure message
@@ -81,6 +84,7 @@ def test_restart_command_printing_the_environment_leaks_no_secret(staged, tmp_pa
     assert_self_contained(run)
 
 
+@pytest.mark.staged("rolled back")
 def test_rollback_evidence_with_a_failing_check_leaks_no_secret(staged, tmp_path):
     staged.target.ensure_rolled_back()
     staged.edit_record(rollback__status="in progress")

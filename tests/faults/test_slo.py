@@ -70,6 +70,7 @@ def test_200ms_slower_question_list_turns_the_latency_check_red(staged):
     assert LATENCY in run.reason_ids()
 
 
+@pytest.mark.staged("deployed")
 def test_missing_baseline_is_not_verified_never_go(staged):
     staged.target.ensure_deployed()
     # Deployed without the gate having recorded the baseline (the rehearsal records one itself).

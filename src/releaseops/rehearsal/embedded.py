@@ -15,8 +15,10 @@ from releaseops.dburl import DatabaseUrl
 from releaseops.fts import spec as fts_spec
 from releaseops.pg import identity
 from releaseops.pg.scratch import create_database, drop_database
+from releaseops.rehearsal import snapshot as snapshots
 from releaseops.rehearsal.cluster import Cluster, Provider, make_cluster
 from releaseops.rehearsal.process import ServiceProcess
+from releaseops.rehearsal.snapshot import Snapshot
 from releaseops.release import record
 from releaseops.release import target as release_target
 from releaseops.release.target import SERVICE_KEYS
@@ -29,7 +31,9 @@ log = logging.getLogger(__name__)
 DBNAME = "exam_prod_like"
 DRILL_DBNAME = "exam_restore_drill"
 ROLLBACK_TRIGGER = "release rehearsal: rollback drill on the embedded target"
-REHEARSAL_TRAFFIC = 240
+# A rehearsal's own SLO traffic: 30 requests on every route, enough for the SLO gate to decide
+# (docs/slo.md), a few seconds per window instead of the record's default 800.
+REHEARSAL_SLO = {"traffic_requests": 240, "min_requests": 25}
 # The reference service's FTS declaration, handed to the library through configuration.
 FTS_SPEC = "exambank.search_spec:SPEC"
 
@@ -51,8 +55,10 @@ class EmbeddedTarget:
         cluster: Cluster | None = None,
         dbname: str = DBNAME,
         workers: int = 2,
+        slo_table: Mapping[str, Any] = REHEARSAL_SLO,
     ) -> None:
         self.repo_root = repo_root
+        self.slo_table = dict(slo_table)
         self.workers = workers
         self.workdir = workdir
         self.provider = provider
@@ -76,31 +82,65 @@ class EmbeddedTarget:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(self, *, template: str | None = None) -> dict[str, str]:
+    def start(
+        self, *, template: str | None = None, snapshot: Snapshot | None = None
+    ) -> dict[str, str]:
         """Start everything at the previous release; return the deployment environment.
 
         With `template`, the database is copied from one that `stage_database()` prepared
-        (much faster than migrating and seeding again). A failure tears down what started.
+        (much faster than migrating and seeding again). With `snapshot`, everything starts in
+        the state a snapshot kept (`rehearsal.snapshot`), e.g. deployed or rolled back. A
+        failure tears down what started.
         """
         try:
+            if snapshot is not None:
+                return self._start_from(snapshot)
             return self._start(template)
         except BaseException:
             self.stop()
             raise
 
     def _start(self, template: str | None) -> dict[str, str]:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        if self.cluster is None:
-            self.cluster = make_cluster(self.provider)
-            self.cluster.start()
-        self._stage_previous_release()
+        self._start_cluster()
+        assert self.cluster is not None
         if template is None:
             self.db = self.stage_database(self.dbname)
         else:
             self.db = create_database(self.cluster.url, self.dbname, template=template)
         self._write_record()
+        return self._start_service(self.previous_dir, LIVE_FLAGS)
+
+    def _start_from(self, kept: Snapshot) -> dict[str, str]:
+        self._start_cluster()
+        assert self.cluster is not None
+        snapshots.restore_files(kept, self.workdir)
+        self.dbname, self.release_id = kept.dbname, kept.release_id
+        self.db = snapshots.restore_database(kept, self.cluster.url)
+        self.deployed_at = kept.deployed_at
+        self.predeploy_backup = snapshots.find_backup(self.backup_dir, kept.predeploy_backup)
+        self.rolled_back_from = snapshots.find_backup(self.backup_dir, kept.rolled_back_from)
+        if self.rolled_back_from is not None:  # the record names the dump by its path
+            self.record_rollback("rolled back", self.rolled_back_from)
+        code = self.previous_dir if kept.previous_code else self.migrations_dir
+        return self._start_service(code, kept.flags)
+
+    def snapshot(self, template: str) -> Snapshot:
+        """Stop the service and keep this target's state for other targets to start in.
+
+        The database becomes the template `template`; this target is left without one.
+        """
+        return snapshots.take(self, template)
+
+    def _start_cluster(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if self.cluster is None:
+            self.cluster = make_cluster(self.provider)
+            self.cluster.start()
+        self._stage_previous_release()
+
+    def _start_service(self, code: Path, flags: Mapping[str, str]) -> dict[str, str]:
         self.service = ServiceProcess(
-            self._service_env(self.previous_dir, LIVE_FLAGS), self.log_path, workers=self.workers
+            self._service_env(code, dict(flags)), self.log_path, workers=self.workers
         )
         self.service.start()
         return self.environ()
@@ -146,9 +186,7 @@ class EmbeddedTarget:
             "environment": "production",
             "staging_verified_at": now - timedelta(days=1),
             "rollout": {"db_read_only": False, "ai_auto_apply": True, "retrieval_mode": "bm25"},
-            # A rehearsal's own traffic: 30 requests on every route, enough for the SLO gate to
-            # decide (docs/slo.md), a few seconds per window instead of the default 800.
-            "slo": {"traffic_requests": REHEARSAL_TRAFFIC, "min_requests": 25},
+            "slo": self.slo_table,
         }
         if rollback:
             data["rollback"] = rollback
