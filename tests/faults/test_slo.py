@@ -13,6 +13,7 @@ import os
 
 import pytest
 
+from releaseops.release import record
 from releaseops.service import slo
 
 pytestmark = pytest.mark.faults
@@ -24,12 +25,14 @@ SEARCH = "GET /api/retrieval/search"
 QUESTION_LIST = "GET /api/manage/questions"
 # Twenty for the recorded false-alarm figure (docs/slo.md); one in the everyday suite.
 REHEARSALS = int(os.environ.get("RELEASEOPS_SLO_REHEARSALS", "1"))
+# The release record's [slo] defaults, in place of the staged target's lenient table.
+SLO_DEFAULTS = {f"slo__{k}": v for k, v in record.Slo().as_dict().items()}
 
 
 def _deploy_after_baseline(staged, app: str | None = None):
     """The gate's baseline, the deploy, then the post-deploy SLO checks; returns that run."""
     # The release record's defaults (800 requests): a 3% error rate on one route needs them.
-    staged.edit_record(slo__traffic_requests=800, slo__min_requests=50)
+    staged.edit_record(**SLO_DEFAULTS)
     gate = staged.run("predeploy/test_07_slo_baseline.py")
     assert gate.outcome(BASELINE) == "passed", gate.describe()
     staged.target.ensure_deployed()
@@ -39,6 +42,7 @@ def _deploy_after_baseline(staged, app: str | None = None):
 
 
 def test_baseline_is_stored_next_to_the_release_backups(staged):
+    staged.edit_record(**SLO_DEFAULTS)
     gate = staged.run("predeploy/test_07_slo_baseline.py")
     assert gate.outcome(BASELINE) == "passed", gate.describe()
     path = slo.baseline_path(staged.target.backup_dir, staged.target.release_id)
