@@ -31,7 +31,10 @@ def test_cluster_starts_with_password_auth_and_stops_cleanly():
             method = conn.execute(
                 "select auth_method from pg_hba_file_rules where type = 'host' limit 1"
             ).fetchone()
-        assert method == ("scram-sha-256",)
+        assert method == ("md5",)
+        with psycopg.connect(cluster.url.conninfo()) as conn:
+            stored = conn.execute("select rolpassword from pg_authid limit 1").fetchone()[0]
+        assert stored.startswith("md5") and cluster.url.password not in stored
         no_password = cluster.url.__class__(**{**cluster.url.__dict__, "password": None})
         with pytest.raises(psycopg.OperationalError):
             psycopg.connect(no_password.conninfo(), connect_timeout=3)
