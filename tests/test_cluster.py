@@ -33,7 +33,9 @@ def test_cluster_starts_with_password_auth_and_stops_cleanly():
             ).fetchone()
         assert method == ("md5",)
         with psycopg.connect(cluster.url.conninfo()) as conn:
-            stored = conn.execute("select rolpassword from pg_authid limit 1").fetchone()[0]
+            stored = conn.execute(
+                "select rolpassword from pg_authid where rolname = current_user"
+            ).fetchone()[0]
         assert stored.startswith("md5") and cluster.url.password not in stored
         no_password = cluster.url.__class__(**{**cluster.url.__dict__, "password": None})
         with pytest.raises(psycopg.OperationalError):
