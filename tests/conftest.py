@@ -1,13 +1,17 @@
 """Our own tests: pytester for the plugin; the releaseops plugin (entry point) gives clusters."""
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.forkserver import ForkServer
+
 pytest_plugins = ["pytester"]
 
 HERE = Path(__file__).parent
+REPO = HERE.parent
 FAULTS = HERE / "faults"
 # Modules whose tests each run whole processes (gate runs, the scripts end to end, a browser,
 # cluster lifecycles) for seconds: they leave the fast loop (`-m "not faults"`) too.
@@ -65,3 +69,16 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     if int(workers) > 0:
         config.option.numprocesses = int(workers)
         config.option.dist = "worksteal"
+
+
+@pytest.fixture(scope="session")
+def fork_server() -> Iterator[ForkServer | None]:
+    """One warm process this session's pytest runs (phases, pytester) are forked from."""
+    if os.environ.get("RELEASEOPS_FAULTS_SUBPROCESS"):  # plain subprocesses, to compare
+        yield None
+        return
+    server = ForkServer(REPO)
+    try:
+        yield server
+    finally:
+        server.close()

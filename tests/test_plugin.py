@@ -1,11 +1,13 @@
 """The pytest plugin, run through pytester on tiny check files: gating, evidence, verdict."""
 
+import functools
 import json
 import os
 import re
 
 import pytest
 
+from tests import forkserver
 from tests.scripting import LEAN_PYTEST
 
 DEMO = '''
@@ -31,6 +33,14 @@ def test_second():
 def test_independent():
     """Verify tooling availability: pg_dump, pg_restore, psql."""
 '''
+
+
+@pytest.fixture(autouse=True)
+def forked(pytester, fork_server, monkeypatch):
+    """pytester's subprocess runs fork from the session's warm process (tests/forkserver.py)."""
+    if fork_server is not None:
+        run = functools.partial(forkserver.runpytest, pytester, fork_server)
+        monkeypatch.setattr(pytester, "runpytest_subprocess", run)
 
 
 def write_checks(pytester, source, first_ok=True):

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from releaseops.rehearsal.snapshot import Snapshot
 from releaseops.release import record
 from releaseops.runbook import previous_command
 from tests.faults.deployment import deployment  # noqa: F401 - the fixture, for every phase
-from tests.faults.forkserver import ForkServer
+from tests.forkserver import ForkServer
 from tests.scripting import LEAN_PYTEST
 
 REPO = Path(__file__).resolve().parents[2]
@@ -228,19 +227,6 @@ def fault_template(pg_cluster, tmp_path_factory) -> str:
     )
     stager.stage_database(TEMPLATE)
     return TEMPLATE
-
-
-@pytest.fixture(scope="session")
-def fork_server() -> Iterator[ForkServer | None]:
-    """One warm process the phase runs of this session are forked from."""
-    if os.environ.get("RELEASEOPS_FAULTS_SUBPROCESS"):  # plain subprocesses, to compare
-        yield None
-        return
-    server = ForkServer(REPO)
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def _staged_target(pg_cluster, workdir: Path) -> EmbeddedTarget:

@@ -29,10 +29,10 @@ REHEARSALS = int(os.environ.get("RELEASEOPS_SLO_REHEARSALS", "1"))
 SLO_DEFAULTS = {f"slo__{k}": v for k, v in record.Slo().as_dict().items()}
 
 
-def _deploy_after_baseline(staged, app: str | None = None):
+def _deploy_after_baseline(staged, app: str | None = None, traffic: int = 800):
     """The gate's baseline, the deploy, then the post-deploy SLO checks; returns that run."""
     # The release record's defaults (800 requests): a 3% error rate on one route needs them.
-    staged.edit_record(**SLO_DEFAULTS)
+    staged.edit_record(**{**SLO_DEFAULTS, "slo__traffic_requests": traffic})
     gate = staged.run("predeploy/test_07_slo_baseline.py")
     assert gate.outcome(BASELINE) == "passed", gate.describe()
     staged.target.ensure_deployed()
@@ -64,7 +64,10 @@ def test_three_percent_500s_on_search_turn_the_error_rate_check_red(staged):
 
 
 def test_200ms_slower_question_list_turns_the_latency_check_red(staged):
-    run = _deploy_after_baseline(staged, "tests.faults.slo_apps:question_list_200ms_slower")
+    # 60 requests on the question list (one in eight), over min_requests (50), 200 ms each.
+    run = _deploy_after_baseline(
+        staged, "tests.faults.slo_apps:question_list_200ms_slower", traffic=480
+    )
     assert run.failed == {LATENCY}, run.describe()
     message = run.message(LATENCY)
     assert QUESTION_LIST in message and "p95" in message and "Mann-Whitney" in message, message

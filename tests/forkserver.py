@@ -1,12 +1,13 @@
-"""Runs `pytest checks/<phase>` as a fork of a process that has already imported everything.
+"""Runs pytest as a fork of a process that has already imported everything.
 
-A fault test runs a real phase in a process of its own, so that nothing of the test process
-leaks into the run. Starting Python and importing pytest, its plugins and releaseops costs
-about 2 s of CPU per run, and the fault suite makes well over a hundred runs. This server pays
-that once: it imports what a phase run needs, then forks one child per request. The server is
-single-threaded, so forking it is safe; each child changes to the requested directory and
-environment, runs `pytest.main`, and exits with pytest's code. The run is exactly what
-`python -m pytest ...` would do, minus the start-up.
+A fault test runs a real phase (`pytest checks/<phase>`) in a process of its own, so that
+nothing of the test process leaks into the run; the plugin's tests run pytest on tiny check
+files through pytester's subprocess mode (`runpytest`, below). Starting Python and importing
+pytest, its plugins and releaseops costs about 2 s of CPU per run, and the suite makes well
+over a hundred runs. This server pays that once: it imports what a run needs, then forks one
+child per request. The server is single-threaded, so forking it is safe; each child changes to
+the requested directory and environment, runs `pytest.main`, and exits with pytest's code. The
+run is exactly what `python -m pytest ...` would do, minus the start-up.
 
 Protocol (one JSON object per line): request `{"argv", "env", "cwd", "out", "err",
 "timeout"}` on stdin, answer `{"returncode"}` on stdout.
@@ -19,9 +20,12 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 # What a phase run imports sooner or later; importing it here is what the children save.
 # Third-party pytest plugins are left to pytest: it rewrites their asserts when it loads them.
@@ -122,7 +126,7 @@ class ForkServer:
 
     def __init__(self, cwd: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.faults.forkserver"],
+            [sys.executable, "-m", "tests.forkserver"],
             cwd=cwd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -166,6 +170,28 @@ class ForkServer:
             self.proc.wait()
         if self.proc.stdout is not None:
             self.proc.stdout.close()
+
+
+def runpytest(
+    pytester: pytest.Pytester, server: ForkServer, *args: str, timeout: float | None = None
+) -> pytest.RunResult:
+    """`pytester.runpytest_subprocess(*args)`, forked from `server` instead of a new Python.
+
+    The same run: pytester's directory as the working directory, its environment with that
+    directory on PYTHONPATH, a fresh `--basetemp`, stdout and stderr as the result's lines.
+    """
+    basetemp = Path(tempfile.mkdtemp(prefix="runpytest-", dir=pytester.path))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH", "")]))
+    started = time.monotonic()
+    code, out, err = server.run(
+        [f"--basetemp={basetemp}", *args],
+        env=env,
+        cwd=pytester.path,
+        workdir=basetemp,
+        timeout=timeout or 300,
+    )
+    return pytest.RunResult(code, out.splitlines(), err.splitlines(), time.monotonic() - started)
 
 
 if __name__ == "__main__":
