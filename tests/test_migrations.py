@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from psycopg.rows import dict_row
 
 from releaseops import migrations
 from releaseops.dburl import DatabaseUrl
@@ -520,6 +521,22 @@ def test_status_works_on_a_read_only_database(fresh_db, mig_dir):
     with fresh_db.connect(autocommit=True) as conn:
         conn.execute(f'ALTER DATABASE "{fresh_db.dbname}" SET default_transaction_read_only = on')
     assert migrations.status(fresh_db, mig_dir).is_clean
+
+
+def test_status_on_a_held_connection_is_status_and_leaves_the_connection_as_it_was(
+    fresh_db, mig_dir
+):
+    migrations.apply(fresh_db, mig_dir)
+    write(mig_dir, "0003_later.sql", "CREATE TABLE later (id int);\n")
+    expected = migrations.status(fresh_db, mig_dir)
+    # A service's pooled session: dict rows, inside a transaction of its own.
+    with fresh_db.connect(row_factory=dict_row) as conn:
+        conn.execute("SELECT 1")
+        found = migrations.status_on(conn, mig_dir)
+        assert conn.row_factory is dict_row
+        assert conn.execute("SELECT 2 AS two").fetchone() == {"two": 2}
+    assert found.as_dict() == expected.as_dict()
+    assert found.pending == ["0003_later.sql"]
 
 
 def test_unparsable_pending_file_is_refused_before_any_file_runs(fresh_db, mig_dir):

@@ -64,8 +64,8 @@ def _database() -> dict[str, Any]:
 
 def _migrations() -> dict[str, Any]:
     try:
-        config = current_app.config
-        status = migrations.status(config["DATABASE_URL"], config["MIGRATIONS_DIR"])
+        # The request's pooled session: a session of its own per /health costs a backend start.
+        status = migrations.status_on(db.get_db(), current_app.config["MIGRATIONS_DIR"])
     except ReleaseOpsError as exc:
         return {"error": str(exc), "pending": None, "mismatched": None, "missing": None}
     return {

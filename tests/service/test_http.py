@@ -150,6 +150,9 @@ def test_requests_gunicorn_refuses_still_get_json(server, payload, status, code)
 
 
 def test_every_line_the_server_printed_is_conforming_json(server):
+    # Its own requests: under pytest-xdist the module's other tests may run in another worker.
+    for n in range(15):
+        requests.get(server.base + "/health", headers={"X-Request-ID": f"r-{n}"}, timeout=10)
     requests.get(server.base + "/health", headers={"X-Request-ID": "last-one"}, timeout=10)
     assert server.stop() == 0
     lines = parse_log(server.output())

@@ -43,6 +43,7 @@ from releaseops.migrations.state import (
     build,
     refuse_unfinished_restore,
     status,
+    status_on,
 )
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "apply",
     "baseline",
     "status",
+    "status_on",
 ]
 
 DEFAULT_LOCK_WAIT_S = 60.0

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from releaseops import dburl
 from releaseops.dburl import DatabaseUrl
@@ -269,12 +270,34 @@ def refuse_unfinished_restore(conn: psycopg.Connection[Any], what: str) -> None:
         raise RestoreUnfinished.refusing(conn.info.dbname, found.describe(), what)
 
 
+def status_on(conn: psycopg.Connection[Any], directory: Path) -> MigrationStatus:
+    """Read-only: status() over a connection the caller holds, without a session of its own.
+
+    For a service's /health, which is asked often: each new session costs the server a backend
+    start. Reads in a transaction (a savepoint inside an open one), with tuple rows whatever
+    the connection's row factory.
+    """
+    files = migration_files.discover(directory)
+    factory = conn.row_factory
+    conn.row_factory = tuple_row
+    try:
+        with migration_history.database_errors("reading schema_migrations"):
+            rows, table_exists = _read_on(conn)
+    finally:
+        conn.row_factory = factory
+    return build(files, rows, table_exists=table_exists)
+
+
 def _read(db: DatabaseUrl) -> tuple[dict[str, AppliedRow], bool]:
     with db.connect(autocommit=True) as conn:
         conn.read_only = True
-        with conn.transaction():
-            # A half restored schema_migrations would report a state that is not the schema's.
-            refuse_unfinished_restore(conn, "to report its migration state")
-            table_exists = migration_history.exists(conn)
-            rows = migration_history.read(conn)
+        return _read_on(conn)
+
+
+def _read_on(conn: psycopg.Connection[Any]) -> tuple[dict[str, AppliedRow], bool]:
+    with conn.transaction():
+        # A half restored schema_migrations would report a state that is not the schema's.
+        refuse_unfinished_restore(conn, "to report its migration state")
+        table_exists = migration_history.exists(conn)
+        rows = migration_history.read(conn)
     return rows, table_exists
