@@ -58,8 +58,9 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     """`pytest tests` spreads over the cores with pytest-xdist, unless `-n` was given.
 
     Two workers more than cores: the tests wait on PostgreSQL, services and subprocesses as much
-    as they compute (on 2 cores, 4 workers took 491 s where 3 took 534 s). `worksteal` evens out the long fault tests. RELEASEOPS_TEST_WORKERS sets the
-    count (0 runs in this process); `-n N` and `-p no:xdist` win over both.
+    as they compute (on 2 cores, 4 workers took 491 s where 3 took 534 s). `worksteal` evens
+    out the long fault tests. RELEASEOPS_TEST_WORKERS sets the count (0 runs in this process);
+    `-n N` and `-p no:xdist` win over both.
     """
     if hasattr(config, "workerinput") or getattr(config.option, "numprocesses", 0) is not None:
         return
