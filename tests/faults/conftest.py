@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -240,30 +241,37 @@ def _staged_target(pg_cluster, workdir: Path) -> EmbeddedTarget:
     )
 
 
+def _kept_after(
+    pg_cluster, workdir: Path, runbook: Callable[[EmbeddedTarget], None], name: str, **start
+) -> Snapshot:
+    """A staged target started with `start`, brought on by `runbook`, then kept as `name`."""
+    target = _staged_target(pg_cluster, workdir)
+    target.start(**start)
+    try:
+        runbook(target)
+        return target.snapshot(name)
+    finally:
+        target.stop()
+
+
 @pytest.fixture(scope="session")
 def deployed_snapshot(pg_cluster, fault_template, tmp_path_factory) -> Snapshot:
     """The staged target after the runbook's deploy (backup, SLO baseline, migration, FTS,
     restart on the release's code), kept once per test process."""
-    target = _staged_target(pg_cluster, tmp_path_factory.mktemp("deployed"))
-    target.start(template=fault_template)
-    try:
-        target.ensure_deployed()
-        return target.snapshot("faults_deployed")
-    finally:
-        target.stop()
+    workdir = tmp_path_factory.mktemp("deployed")
+    deploy = EmbeddedTarget.ensure_deployed
+    return _kept_after(pg_cluster, workdir, deploy, "faults_deployed", template=fault_template)
 
 
 @pytest.fixture(scope="session")
 def rolled_back_snapshot(pg_cluster, deployed_snapshot, tmp_path_factory) -> Snapshot:
     """The deployed target after the runbook's rollback (freeze, restore of the pre-deploy
     dump, FTS sync, the previous release with writes blocked), kept once per test process."""
-    target = _staged_target(pg_cluster, tmp_path_factory.mktemp("rolled-back"))
-    target.start(snapshot=deployed_snapshot)
-    try:
-        target.ensure_rolled_back()
-        return target.snapshot("faults_rolled_back")
-    finally:
-        target.stop()
+    workdir = tmp_path_factory.mktemp("rolled-back")
+    rollback = EmbeddedTarget.ensure_rolled_back
+    return _kept_after(
+        pg_cluster, workdir, rollback, "faults_rolled_back", snapshot=deployed_snapshot
+    )
 
 
 SNAPSHOTS = {"deployed": "deployed_snapshot", "rolled back": "rolled_back_snapshot"}
