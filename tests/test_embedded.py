@@ -7,6 +7,7 @@ import pytest
 import requests
 
 from releaseops import migrations
+from releaseops.pg.scratch import drop_database
 from releaseops.rehearsal.embedded import EmbeddedTarget
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,3 +66,33 @@ def test_embedded_target_is_torn_down_when_startup_fails(tmp_path, monkeypatch):
     assert not started["workdir"].exists()
     assert gone(started["pid"])
     assert embedded.cluster is None and embedded.service is None
+
+
+def test_a_target_started_from_a_snapshot_is_in_the_kept_state_and_cannot_harm_it(
+    pg_cluster, tmp_path
+):
+    builder = EmbeddedTarget(REPO, tmp_path / "builder", cluster=pg_cluster, dbname="snap_src")
+    builder.start()
+    try:
+        builder.ensure_deployed()
+        kept = builder.snapshot("snap_deployed")
+    finally:
+        builder.stop()
+    copy = EmbeddedTarget(REPO, tmp_path / "copy", cluster=pg_cluster, workers=1)
+    try:
+        env = copy.start(snapshot=kept)
+        # The kept state: same database name and release, migrated, on the release's code.
+        assert (copy.db.dbname, copy.release_id) == ("snap_src", builder.release_id)
+        assert migrations.status(copy.db, copy.migrations_dir).is_clean
+        health = requests.get(f"{env['API_BASE_URL']}/health", timeout=5).json()
+        assert health["migrations"]["clean"] and health["migrations"]["pending"] == 0
+        assert copy.deployed_at == builder.deployed_at and copy.predeploy_backup is not None
+        # Its own copies: breaking the copy's dump leaves the snapshot's intact.
+        dump = copy.predeploy_backup.path
+        assert dump.parent == copy.backup_dir
+        kept_dump = kept.files / "backups" / dump.name
+        dump.write_bytes(b"broken")
+        assert kept_dump.read_bytes() != b"broken" and kept_dump.stat().st_size > 1000
+    finally:
+        copy.stop()
+        drop_database(pg_cluster.url, "snap_deployed")

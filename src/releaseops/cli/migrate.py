@@ -301,11 +301,7 @@ def rehearse_pending(args: argparse.Namespace) -> int:
 
 
 def _verdict_lines(verdict: rehearse.RehearsalVerdict) -> list[str]:
-    limits = verdict.limits
-    shown = (
-        f"{limits['max_rows']:,.0f} rows or {limits['max_bytes'] / 1048576:,.0f} MiB, "
-        f"{limits['lock_budget_ms']:,.0f} ms of blocking locks"
-    )
+    shown = verdict.limits_shown()
     if verdict.passed:
         return [f"rehearsal gate: passed (limits: {shown})"]
     return [f"rehearsal gate: {verdict.explain()}", f"limits: {shown}"]

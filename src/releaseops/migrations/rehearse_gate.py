@@ -39,6 +39,15 @@ class RehearsalVerdict:
         """True only when nothing failed and every statement was verified."""
         return not self.failures and not self.not_verified
 
+    def limits_shown(self) -> str:
+        """The limits in words: "1,000,000 rows or 100 MiB, 5,000 ms of blocking locks"."""
+        limits = _Limits(
+            int(self.limits["max_rows"]),
+            int(self.limits["max_bytes"]),
+            self.limits["lock_budget_ms"],
+        )
+        return f"{limits.shown()}, {limits.lock_budget_ms:,.0f} ms of blocking locks"
+
     def explain(self) -> str:
         """One line per problem, failures first; empty when it passed."""
         return "\n".join([*self.failures, *(f"not verified: {n}" for n in self.not_verified)])

@@ -113,7 +113,7 @@ class EmbeddedTarget:
     def _start_from(self, kept: Snapshot) -> dict[str, str]:
         self._start_cluster()
         assert self.cluster is not None
-        snapshots.restore_files(kept, self.workdir)
+        snapshots.restore_files(kept, self)
         self.dbname, self.release_id = kept.dbname, kept.release_id
         self.db = snapshots.restore_database(kept, self.cluster.url)
         self.deployed_at = kept.deployed_at

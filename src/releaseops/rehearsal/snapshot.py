@@ -31,8 +31,6 @@ if TYPE_CHECKING:
     from releaseops.rehearsal.embedded import EmbeddedTarget
 
 FLAG_KEYS = ("DB_READ_ONLY", "AI_AUTO_APPLY", "RETRIEVAL_MODE")
-# The files of a target's working directory that make up its state (the rest is per target).
-STATE_FILES = ("backups", "release_record.toml", "api.log")
 
 
 @dataclass(frozen=True)
@@ -74,15 +72,23 @@ def take(target: EmbeddedTarget, template: str) -> Snapshot:
     return found
 
 
-def restore_files(snapshot: Snapshot, workdir: Path) -> None:
-    """Copy the snapshot's files into `workdir` (copies: a test may break any of them)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    for name in STATE_FILES:
-        source = snapshot.files / name
+def state_files(target: EmbeddedTarget) -> tuple[Path, ...]:
+    """The files of a target's working directory that make up its state (the rest is per target)."""
+    return (target.backup_dir, target.record_path, target.log_path)
+
+
+def restore_files(snapshot: Snapshot, target: EmbeddedTarget) -> None:
+    """Copy the snapshot's files into `target`'s working directory.
+
+    Copies, never links: a test may break any of them (truncate a dump, edit the record).
+    """
+    target.workdir.mkdir(parents=True, exist_ok=True)
+    for path in state_files(target):
+        source = snapshot.files / path.relative_to(target.workdir)
         if source.is_dir():
-            shutil.copytree(source, workdir / name, symlinks=True)
+            shutil.copytree(source, path, symlinks=True)
         elif source.exists():
-            shutil.copy2(source, workdir / name)
+            shutil.copy2(source, path)
 
 
 def restore_database(snapshot: Snapshot, admin: DatabaseUrl) -> DatabaseUrl:
