@@ -14,7 +14,7 @@ HERE = Path(__file__).parent
 REPO = HERE.parent
 FAULTS = HERE / "faults"
 # Modules whose tests each run whole processes (gate runs, the scripts end to end, a browser,
-# cluster lifecycles) for seconds: they leave the fast loop (`-m "not faults"`) too.
+# cluster lifecycles, served instances, a Python without the project) for seconds: they leave the fast loop (`-m "not faults"`) too.
 SLOW_MODULES = {
     HERE / name
     for name in (
@@ -34,6 +34,9 @@ SLOW_MODULES = {
         "test_scripts_restore.py",
         "service/test_manage_browser.py",
         "service/test_gunicorn.py",
+        "service/test_startup_guard.py",
+        "test_service_process.py",
+        "test_install_guard.py",
     )
 }
 
