@@ -135,18 +135,22 @@ def test_the_probe_factor_is_never_below_one():
 
 
 def test_the_probe_sees_processes_competing_for_the_cores():
-    # Three busy processes per core: the probe gets about a quarter of a core or less.
-    spinners = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        for _ in range(3 * (os.cpu_count() or 1))
-    ]
+    # Three busy processes and the probe on one core, whatever the machine's size: the probe
+    # gets about a quarter of it.
+    core = {min(os.sched_getaffinity(0))}
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3)]
+    before = os.sched_getaffinity(0)
     try:
+        for spinner in spinners:
+            os.sched_setaffinity(spinner.pid, core)
+        os.sched_setaffinity(0, core)
         time.sleep(0.3)
         probe = sloload.LoadProbe()
         for _ in range(15):
             probe.sample()
             time.sleep(0.002)
     finally:
+        os.sched_setaffinity(0, before)
         for spinner in spinners:
             spinner.kill()
             spinner.wait()
