@@ -10,9 +10,10 @@ from releaseops.runbook.deployment import run_command
 pytestmark = pytest.mark.order(120)
 
 
-@pytest.fixture(scope="module")
-def state():
-    return {}
+@pytest.fixture
+def state(drill_state):
+    """The drill's own dump and copy, for these steps and the rehearsal (test_03)."""
+    return drill_state
 
 
 @pytest.mark.item("drill.backup")

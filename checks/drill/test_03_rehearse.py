@@ -2,7 +2,6 @@
 
 import pytest
 
-from releaseops import backup
 from releaseops.runbook import drillcopy, steps
 
 pytestmark = pytest.mark.order(130)
@@ -11,15 +10,22 @@ pytestmark = pytest.mark.order(130)
 @pytest.mark.item("drill.rehearse")
 @pytest.mark.destructive
 @pytest.mark.after("test_02_restore.py::test_migrations_rerun_on_drill")
-def test_pending_migrations_rehearsed_on_drill_copy(target, db, release_record, evidence):
+def test_pending_migrations_rehearsed_on_drill_copy(
+    target, db, release_record, drill_state, evidence
+):
     """5. Rehearse the pending migrations on the drill copy: locks and rewrites within budget."""
     drill_name = target.drill_url.dbname
     refusal = steps.execution_refusal(target, destructive=True, dbname=drill_name)
     if refusal:
         pytest.skip(refusal)
-    # The re-run migrated the copy: restore the same newest backup again, so that the
-    # rehearsal sees the pending files as the deploy will.
-    dump = backup.list_backups(target.backup_dir, db.dbname)[0]
+    # The re-run migrated the copy: restore the drill's own dump again (step 3 took it), so
+    # that the rehearsal sees the pending files as the deploy will.
+    dump = drill_state.get("dump")
+    if dump is None:
+        pytest.skip(
+            "not verified: the drill's own backup (step 3) was not taken in this run; "
+            "run the whole drill phase"
+        )
     done = drillcopy.rehearse_on_copy(
         db,
         target.admin_url,

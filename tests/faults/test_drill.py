@@ -163,10 +163,12 @@ def _fault_plugin(staged, tmp_path, **environ: str) -> str:
 
 
 # Loaded into the phase run with -p: right before the comparison check, after the real restore,
-# it changes the drill copy (or the dump's manifest) the way a lossy restore would.
+# it changes the drill copy (or the dump's manifest) the way a lossy restore would; right
+# before the rehearsal it can take another backup of the source.
 FAULT_PLUGIN = """
 import json
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -178,6 +180,11 @@ from releaseops.backup import manifest
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
+    if item.name == "test_pending_migrations_rehearsed_on_drill_copy":
+        if os.environ.get("DRILL_FAULT_NEWER_BACKUP"):  # another backup lands meanwhile
+            time.sleep(1.1)  # a later name than the drill's own, to the second
+            backup.create(dburl.parse(os.environ["DATABASE_URL"]), Path(os.environ["BACKUP_DIR"]))
+        return
     if item.name != "test_restored_data_equals_source":
         return
     statements = json.loads(os.environ.get("DRILL_FAULT_SQL", "[]"))
@@ -194,8 +201,7 @@ def pytest_runtest_setup(item):
 
 def _comparison(run) -> dict:
     """The comparison the check recorded in its evidence."""
-    check = next(c for c in run.checks if c["check_id"] == COMPARE)
-    return next(r["content"] for r in check["evidence"] if r["title"] == "comparison")
+    return _evidence(run, COMPARE, "comparison")
 
 
 def _compared(run) -> list[str]:
@@ -248,6 +254,24 @@ def test_restored_copy_differing_in_sequence_large_object_trigger_and_constraint
         f"trigger {trigger} on public.questions: enabled O vs D",
     ]
     _assert_no_go(run, "nogo.backup")
+
+
+def _evidence(run, check_id: str, title: str):
+    check = next(c for c in run.checks if c["check_id"] == check_id)
+    return next(r["content"] for r in check["evidence"] if r["title"] == title)
+
+
+def test_a_backup_taken_during_the_drill_is_not_the_dump_it_rehearses_on(staged, tmp_path):
+    # Another backup of the source lands between the drill's own (step 3) and the rehearsal:
+    # the rehearsal restores the drill's own dump, the one the comparison verified.
+    plugin = _fault_plugin(staged, tmp_path, DRILL_FAULT_NEWER_BACKUP="1")
+    run = staged.run("drill", *staged.drill_execute(), "-p", plugin)
+    assert run.decision == "GO", run.describe()
+    own = _evidence(run, BACKUP, "backup")["path"]
+    rehearsed = _evidence(run, REHEARSE, "copy")["dump"]
+    newest = backup.list_backups(staged.target.backup_dir, staged.db.dbname)[0]
+    assert rehearsed == own, (rehearsed, own)
+    assert str(newest.path) != own  # the newer backup was there, and was not used
 
 
 def test_a_dump_without_a_fingerprint_leaves_the_comparison_not_verified(staged, tmp_path):

@@ -285,6 +285,12 @@ def log_source(target: Target) -> str:
     return target.api_log_source
 
 
+@pytest.fixture(scope="session")
+def drill_state() -> dict[str, Any]:
+    """What the drill's steps hand on to each other: the dump it took ("dump"), its copy."""
+    return {}
+
+
 # What each phase expects to find when it runs alone on the embedded target.
 PHASE_PREPARATION = {
     "deploy": "ensure_backup",
