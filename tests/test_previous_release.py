@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from releaseops.migrations import contracting
 from releaseops.migrations import files as migration_files
 from releaseops.pg.scratch import create_database, drop_database
 from releaseops.rehearsal.embedded import EmbeddedTarget
+from releaseops.rehearsal.lifetime import Proc
 from releaseops.rehearsal.previous import EmbeddedPreviousRelease, command_for
 from releaseops.runbook import previous
 from releaseops.runbook.previous_command import CommandPreviousRelease
@@ -223,3 +227,45 @@ def test_a_previous_release_command_that_prints_no_url_times_out(embedded, migra
     assert survival.start_error is not None
     assert "printed no base URL (http://...)" in survival.start_error
     assert "within 1 s" in survival.start_error
+
+
+# A check run that starts the previous release, then is killed outright (SIGKILL).
+KILLED_RUN = """
+import sys, time
+from pathlib import Path
+from releaseops import dburl
+from releaseops.runbook.previous_command import CommandPreviousRelease
+
+
+class Target:  # what _start reads of the target: its child environment and checkout
+    repo_root = Path(sys.argv[1])
+
+    def child_environ(self, **extra):
+        return {"PATH": "/usr/bin:/bin", **extra}
+
+
+release = CommandPreviousRelease(Target(), f"echo $$ > {sys.argv[2]}; exec sleep 300")
+release._start(dburl.parse("postgresql://u:p@127.0.0.1:1/db"), Path(sys.argv[3]))
+time.sleep(300)
+"""
+
+
+def test_a_previous_release_outlives_no_check_run_killed_outright(tmp_path):
+    pidfile = tmp_path / "command.pid"
+    run = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, str(REPO), str(pidfile), str(tmp_path / "out.log")]
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (pidfile.exists() and pidfile.read_text().strip()):
+            assert time.monotonic() < deadline, "the command never started"
+            time.sleep(0.05)
+        command = int(pidfile.read_text())
+        assert Proc.observe(command) is not None
+    finally:
+        run.kill()
+        run.wait()
+    deadline = time.monotonic() + 10
+    while Proc.observe(command) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert Proc.observe(command) is None, "the previous release outlived the killed check run"

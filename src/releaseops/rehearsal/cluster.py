@@ -24,7 +24,7 @@ from releaseops import pg
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import ClusterError, ToolNotFound
 from releaseops.rehearsal import reaper
-from releaseops.rehearsal.lifetime import die_with_parent
+from releaseops.service.children import die_with_parent
 
 if TYPE_CHECKING:
     from releaseops.rehearsal.container import ContainerCluster

@@ -21,7 +21,7 @@ import requests
 from releaseops.errors import ServiceFailedToStart
 from releaseops.rehearsal import reaper
 from releaseops.rehearsal.cluster import free_port
-from releaseops.rehearsal.lifetime import die_with_parent
+from releaseops.service.children import die_with_parent
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 30.0

@@ -10,7 +10,7 @@ differs), is a dead run's. `reap()` stops each recorded process that is still pr
 recorded (same start time and command line), deletes each recorded folder that is still
 provably the one recorded (a directory, not a symlink, same device and inode), then drops the
 record. Nothing else is touched: a pid that was reused, a folder that was replaced, a record
-of a live run. The parent-death signal (lifetime.die_with_parent) stops most leftovers the
+of a live run. The parent-death signal (service.children.die_with_parent) stops most leftovers the
 moment a run dies; this catches the rest (a process started off the main thread, a folder).
 """
 

@@ -6,7 +6,9 @@ FAIL_ON_PENDING_MIGRATIONS=0 (the database is ahead of that code), and PREVIOUS_
 free local port it may listen on). It must print the previous release's base URL (`http://...`)
 on a line of its own and keep running while it serves; releaseops waits until GET /health
 answers there, walks the smoke paths, then ends the command's whole process group (SIGTERM,
-then SIGKILL). Its output is kept for the failure message and deleted afterwards.
+then SIGKILL). Should the check run itself be killed, the command gets SIGTERM (Linux's
+parent-death signal; a command that runs its server as a child rather than `exec` must pass
+the signal on). Its output is kept for the failure message and deleted afterwards.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from releaseops.dburl import DatabaseUrl
 from releaseops.errors import PreviousReleaseFailedToStart
 from releaseops.release.target import Target
 from releaseops.runbook.previous import GUARD_OFF, RunningRelease
+from releaseops.service.children import die_with_parent
 
 VARIABLE = "PREVIOUS_RELEASE_COMMAND"
 PORT_VARIABLE = "PREVIOUS_RELEASE_PORT"
@@ -106,6 +109,9 @@ class CommandPreviousRelease:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                # Should this run be killed outright, the command (bash, or what it exec'd)
+                # gets SIGTERM instead of serving on.
+                preexec_fn=die_with_parent(signal.SIGTERM),
             )
 
     def _ready(self, process: subprocess.Popen[bytes], log: Path, deadline: float) -> str:
