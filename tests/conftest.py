@@ -14,7 +14,8 @@ HERE = Path(__file__).parent
 REPO = HERE.parent
 FAULTS = HERE / "faults"
 # Modules whose tests each run whole processes (gate runs, the scripts end to end, a browser,
-# cluster lifecycles, served instances, a Python without the project) for seconds: they leave the fast loop (`-m "not faults"`) too.
+# cluster lifecycles, served instances, a Python without the project) for seconds: they leave
+# the fast loop (`-m "not faults"`) too.
 SLOW_MODULES = {
     HERE / name
     for name in (

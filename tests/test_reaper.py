@@ -26,8 +26,8 @@ from releaseops.pg.scratch import ScratchDatabase
 from releaseops.rehearsal import reaper
 from releaseops.rehearsal.cluster import LocalCluster
 from releaseops.rehearsal.lifetime import Folder, Proc, this_process
-from releaseops.service.children import die_with_parent
 from releaseops.rehearsal.reaper import Ownership
+from releaseops.service.children import die_with_parent
 
 REPO = Path(__file__).resolve().parents[1]
 
