@@ -4,11 +4,14 @@ import functools
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 
 from tests import forkserver
 from tests.scripting import LEAN_PYTEST
+
+REPO = Path(__file__).resolve().parents[1]
 
 DEMO = '''
 import pytest
@@ -392,3 +395,23 @@ def test_unknown_prerequisite_in_another_file_is_a_usage_error(pytester):
     result = run(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*prerequisite 'test_01_health.py::test_nope' is not a test*"])
+
+
+def test_ctrl_c_inside_a_plugins_report_hook_ends_the_run_interrupted(pytester):
+    # A KeyboardInterrupt that lands in a hookwrapper's teardown (pytest-html wraps
+    # pytest_runtest_makereport) is an interrupted run, with the repository's warning filters.
+    pytester.makefile(".ini", pytest=(REPO / "pytest.ini").read_text())
+    pytester.makeconftest(
+        "import pytest\n\n"
+        "@pytest.hookimpl(hookwrapper=True)\n"
+        "def pytest_runtest_makereport(item, call):\n"
+        "    yield\n"
+        "    if call.when == 'setup':\n"
+        "        raise KeyboardInterrupt\n"
+    )
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    result = pytester.runpytest_subprocess(*LEAN_PYTEST, "-p", "no:cacheprovider", "test_one.py")
+    assert result.ret == pytest.ExitCode.INTERRUPTED, (result.stdout.str() + result.stderr.str())[
+        -3000:
+    ]
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
