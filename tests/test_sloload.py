@@ -6,12 +6,13 @@ import random
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from releaseops.service import slo, slocompare, sloload
+from releaseops.service import slo, slocompare, slogate, sloload
 from releaseops.service.slowindow import RouteSample
 
 ROUTES = ("GET /a", "GET /b", "GET /c", "GET /d", "GET /e")
@@ -92,6 +93,25 @@ def test_a_scaled_regression_says_so_in_its_line():
     verdicts = slocompare.compare(before, after, budget, scale=1.5)
     line = next(v.latency.line(v.route) for v in verdicts if v.latency.regressed)
     assert line.startswith("GET /a:") and "baseline scaled by 1.50 for host load" in line
+
+
+def test_the_latency_failure_says_why_the_baseline_was_scaled():
+    before, after = _windows(lambda route: 400.0 if route == "GET /a" else 150.0)
+    budget = slo.Budget()
+    pairs = slocompare.judged_pairs(before, after, budget)
+    baseline = slo.Baseline("r", datetime.now(UTC), "file:x", {}, before, 1.0)
+
+    def comparison(scale):
+        verdicts = slocompare.compare(before, after, budget, scale=scale.factor)
+        return slogate.Comparison(baseline, {}, after, verdicts, budget, scale)
+
+    scaled = sloload.scale(pairs, 1.0, 1.5)
+    lines = comparison(scaled).latency_regressions()
+    assert [line.split(":")[0] for line in lines[:-1]] == ["GET /a"]
+    assert lines[-1] == scaled.line() and "scaled by 1.50 for host load" in lines[-1]
+    assert "probe ran 1.50x slower" in lines[-1]
+    unscaled = comparison(sloload.scale(pairs, None, None)).latency_regressions()
+    assert unscaled and not any("host load" in line for line in unscaled)
 
 
 @given(

@@ -33,7 +33,7 @@ def comparison(target, api_url, known_queries):
         budget,
         token=target.api_token,
         cwd=target.repo_root,
-        load=sent.load_factor if sent else None,
+        sent=sent,
     )
     return found, sent
 

@@ -274,6 +274,15 @@ def test_a_backup_taken_during_the_drill_is_not_the_dump_it_rehearses_on(staged,
     assert str(newest.path) != own  # the newer backup was there, and was not used
 
 
+def test_the_rehearsal_without_the_drills_own_backup_is_not_verified(staged):
+    # Run alone, the rehearsal has no dump of this drill to restore, and takes no other one.
+    staged.target.ensure_backup()  # a backup of the source is there, the drill's is not
+    run = staged.run("drill/test_03_rehearse.py", *staged.drill_execute())
+    assert run.outcome(REHEARSE) == "not verified", run.describe()
+    assert "the drill's own backup (step 3) was not taken in this run" in run.message(REHEARSE)
+    assert run.decision == "NO-GO" and run.returncode != 0
+
+
 def test_a_dump_without_a_fingerprint_leaves_the_comparison_not_verified(staged, tmp_path):
     plugin = _fault_plugin(staged, tmp_path, DRILL_FAULT_OLD_MANIFEST="1")
     run = staged.run("drill", *staged.drill_execute(), "-p", plugin)

@@ -47,8 +47,9 @@ FAST_SETTINGS = {
 }
 # Password auth, md5 rather than SCRAM: SCRAM's 4096 PBKDF2 rounds cost about 5 ms of CPU per
 # connection on each side, most of what a connection costs, and the suites of a rehearsal open
-# tens of thousands. This cluster listens on 127.0.0.1 only, lives for one session, and its
-# random password is stored (and handed to initdb) only as its md5 hash.
+# tens of thousands. This cluster listens on 127.0.0.1 only and lives for one session. Its
+# random password reaches initdb as its md5 hash, which md5 auth accepts in the password's
+# place: it is as secret, and stays in the owner-only file initdb reads, deleted at once.
 AUTH_METHOD = "md5"
 
 

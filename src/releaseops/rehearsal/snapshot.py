@@ -26,11 +26,10 @@ from psycopg import sql
 from releaseops import backup
 from releaseops.dburl import DatabaseUrl
 from releaseops.pg.scratch import create_database
+from releaseops.runbook.deployment import LIVE_FLAGS
 
 if TYPE_CHECKING:
     from releaseops.rehearsal.embedded import EmbeddedTarget
-
-FLAG_KEYS = ("DB_READ_ONLY", "AI_AUTO_APPLY", "RETRIEVAL_MODE")
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def take(target: EmbeddedTarget, template: str) -> Snapshot:
     assert target.cluster is not None and target.db is not None and target.service is not None
     environ = target.service.environ
     previous = Path(environ.get("MIGRATIONS_DIR", "")) == target.previous_dir
-    flags = {k: environ[k] for k in FLAG_KEYS if k in environ}
+    flags = {k: environ[k] for k in LIVE_FLAGS if k in environ}
     target.service.stop()
     target.service = None
     _rename(target.cluster.url, target.db.dbname, template)

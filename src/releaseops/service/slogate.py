@@ -126,8 +126,13 @@ class Comparison:
         return [v.errors.line(v.route) for v in self.judged if v.errors and v.errors.regressed]
 
     def latency_regressions(self) -> list[str]:
-        """One sentence per route whose p95/p99 latency regressed beyond the budget."""
-        return [v.latency.line(v.route) for v in self.judged if v.latency and v.latency.regressed]
+        """One sentence per route whose p95/p99 latency regressed beyond the budget.
+
+        When the baseline was scaled for host load, a last sentence says by how much and why.
+        """
+        found = [v.latency.line(v.route) for v in self.judged if v.latency and v.latency.regressed]
+        scaled = self.load.line() if self.load else ""
+        return [*found, scaled] if found and scaled else found
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for the evidence (per-route figures, no samples)."""
@@ -149,12 +154,12 @@ def compare_after_deploy(
     *,
     token: str | None = None,
     cwd: Path | None = None,
-    load: float | None = None,
+    sent: TrafficReport | None = None,
 ) -> Comparison:
     """The comparison window (from the running instance's start to now) against `baseline`.
 
-    `load` is the load probe's factor over the traffic just sent (sloload), if any; with the
-    baseline's, it decides how far host load may excuse slower routes.
+    `sent` is the traffic just generated, if any: its load probe, with the baseline's, decides
+    how far host load may excuse slower routes (sloload).
     """
     running = slo.instance(api_url, token=token)
     start = slo.comparison_start(baseline, running)
@@ -162,6 +167,6 @@ def compare_after_deploy(
         return Comparison(baseline, running, None, [], budget)
     current, _ = slo.read_window(source, start, None, cwd=cwd)
     pairs = judged_pairs(baseline.window, current, budget)
-    scale = sloload.scale(pairs, baseline.load, load)
+    scale = sloload.scale(pairs, baseline.load, sent.load_factor if sent else None)
     verdicts = compare(baseline.window, current, budget, scale=scale.factor)
     return Comparison(baseline, running, current, verdicts, budget, scale)

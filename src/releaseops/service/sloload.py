@@ -141,7 +141,7 @@ def scale(
     if shift is None:
         why = f"fewer than {MIN_ROUTES} judged routes to tell host load from the release"
         return LoadScale(1.0, before, after, shift, routes, why)
-    ratio = after / before
+    ratio = after / before  # LoadScale.probe_ratio
     factor = max(1.0, min(ratio, shift))
     why = (
         f"the load probe ran {ratio:.2f}x slower than during the baseline and the "
