@@ -1,13 +1,22 @@
 """The throwaway cluster: start, connect, stop, and nothing left behind."""
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from releaseops.errors import DockerUnavailable
 from releaseops.pg.scratch import ScratchDatabase
-from releaseops.rehearsal.cluster import LocalCluster, free_port, make_cluster
+from releaseops.rehearsal.cluster import (
+    TMPDIR_VARIABLE,
+    LocalCluster,
+    free_port,
+    make_cluster,
+    scratch_parent,
+)
 from releaseops.rehearsal.container import ContainerCluster
 from tests.scripting import LEAN_PYTEST
 
@@ -42,6 +51,46 @@ def test_cluster_starts_with_password_auth_and_stops_cleanly():
             psycopg.connect(no_password.conninfo(), connect_timeout=3)
     assert not pid_alive(pid)
     assert not workdir.exists()
+
+
+def _mounts(tmp_path, ram_dir, fstype):
+    mounts = tmp_path / "mounts"
+    mounts.write_text(
+        f"garbage\nproc /proc proc rw 0 0\nnone {ram_dir} {fstype} rw,nosuid,nodev 0 0\n"
+    )
+    return mounts
+
+
+def test_the_cluster_goes_on_a_tmpfs_with_room_and_nowhere_else(tmp_path, monkeypatch):
+    monkeypatch.delenv(TMPDIR_VARIABLE, raising=False)
+    ram = tmp_path / "shm"
+    ram.mkdir()
+    tmpfs = _mounts(tmp_path, ram, "tmpfs")
+    assert scratch_parent(ram, mounts=tmpfs, min_free=0) == ram
+    # a disk, a tmpfs too small, a folder that is not there, no mount table: the system default
+    assert scratch_parent(ram, mounts=_mounts(tmp_path, ram, "ext4"), min_free=0) is None
+    assert scratch_parent(ram, mounts=tmpfs, min_free=2**62) is None
+    assert scratch_parent(tmp_path / "gone", mounts=tmpfs, min_free=0) is None
+    assert scratch_parent(ram, mounts=tmp_path / "no-mounts", min_free=0) is None
+
+
+def test_the_cluster_folder_can_be_named_or_left_to_the_system(monkeypatch):
+    # a folder the server's OS user can reach (pytest's own are the test user's only)
+    chosen = Path(tempfile.mkdtemp(prefix="chosen-"))
+    chosen.chmod(0o755)
+    try:
+        monkeypatch.setenv(TMPDIR_VARIABLE, str(chosen))
+        assert scratch_parent() == chosen
+        cluster = LocalCluster()
+        with cluster:
+            assert cluster.workdir is not None and cluster.workdir.parent == chosen
+            with psycopg.connect(cluster.url.conninfo()) as conn:
+                assert conn.execute("select 1").fetchone() == (1,)
+        assert list(chosen.iterdir()) == []
+    finally:
+        shutil.rmtree(chosen)
+    monkeypatch.setenv(TMPDIR_VARIABLE, "")
+    assert scratch_parent() is None
 
 
 def test_cluster_is_torn_down_when_the_body_raises():

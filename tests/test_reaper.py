@@ -24,7 +24,7 @@ from releaseops import migrations, pg
 from releaseops.errors import ClusterError
 from releaseops.pg.scratch import ScratchDatabase
 from releaseops.rehearsal import reaper
-from releaseops.rehearsal.cluster import LocalCluster
+from releaseops.rehearsal.cluster import LocalCluster, scratch_parent
 from releaseops.rehearsal.lifetime import Folder, Proc, this_process
 from releaseops.rehearsal.reaper import Ownership
 from releaseops.service.children import die_with_parent
@@ -124,7 +124,7 @@ def observed_bindir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def test_the_password_file_lives_only_through_initdb_and_the_folder_only_until_stop(
     observed_bindir: Path, run_dir: Path
 ):
-    temp = Path(tempfile.gettempdir())
+    temp = scratch_parent() or Path(tempfile.gettempdir())
     cluster = LocalCluster(bindir=observed_bindir).start()
     try:
         workdir = cluster.workdir

@@ -53,6 +53,36 @@ FAST_SETTINGS = {
 AUTH_METHOD = "md5"
 
 
+# The cluster's files are scratch: on a RAM-backed tmpfs each CREATE DATABASE (hundreds of new
+# files) cost 8 ms here, against 163 ms on the journaled disk. /dev/shm is used when it is a
+# tmpfs with room to spare (a container's is often 64 MB); RELEASEOPS_PG_TMPDIR names the
+# folder instead, or "" for the system's temporary folder.
+RAM_DIR = Path("/dev/shm")
+RAM_MIN_FREE = 2 * 1024**3
+TMPDIR_VARIABLE = "RELEASEOPS_PG_TMPDIR"
+
+
+def scratch_parent(
+    ram_dir: Path = RAM_DIR,
+    *,
+    mounts: Path = Path("/proc/self/mounts"),
+    min_free: int = RAM_MIN_FREE,
+) -> Path | None:
+    """The folder a throwaway cluster's directory goes in; None is the system's default."""
+    chosen = os.environ.get(TMPDIR_VARIABLE)
+    if chosen is not None:
+        return Path(chosen) if chosen else None
+    try:
+        rows = [line.split() for line in mounts.read_text().splitlines()]
+        fstypes = {row[1]: row[2] for row in rows if len(row) > 2}
+        room = os.statvfs(ram_dir)
+    except OSError:
+        return None
+    if fstypes.get(str(ram_dir)) != "tmpfs" or not os.access(ram_dir, os.W_OK | os.X_OK):
+        return None
+    return ram_dir if room.f_bavail * room.f_frsize >= min_free else None
+
+
 def md5_password(password: str, user: str) -> str:
     """PostgreSQL's stored form of an md5 password: "md5" + md5(password + user)."""
     return "md5" + hashlib.md5((password + user).encode(), usedforsecurity=False).hexdigest()
@@ -141,7 +171,7 @@ class LocalCluster:
     def _prepare_workdir(self) -> Path:
         reaper.reap()
         self.claim = reaper.Claim("cluster")
-        workdir = Path(tempfile.mkdtemp(prefix="releaseops-pg-"))
+        workdir = Path(tempfile.mkdtemp(prefix="releaseops-pg-", dir=scratch_parent()))
         self.workdir = workdir
         self.claim.add_folder(workdir)
         (workdir / "sock").mkdir()
