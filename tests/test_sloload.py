@@ -154,6 +154,15 @@ def test_the_probe_factor_is_never_below_one():
     assert probe.factor == 1.0
 
 
+def test_the_probe_works_until_its_cpu_target_is_spent():
+    # Each read of the CPU clock is 1 ms later: five pieces of work make the 5 ms target.
+    reads = itertools.count(0)
+    probe = sloload.LoadProbe(cpu_clock=lambda: next(reads) / 1000, iterations=1)
+    probe.sample()
+    assert probe.cpu == sloload.CPU_TARGET == 0.005
+    assert next(reads) == 6
+
+
 def test_the_probe_sees_processes_competing_for_the_cores():
     # Three busy processes and the probe on one core, whatever the machine's size: the probe
     # gets about a quarter of it.

@@ -7,7 +7,7 @@ down together, and a plain before/after comparison calls that a regression.
 
 The control has two parts, and the latency budget is stretched only as far as both agree:
 
-- a probe (`LoadProbe`) that the traffic generator runs once per cycle of requests: a fixed piece of
+- a probe (`LoadProbe`) that the traffic generator runs once per cycle of requests: at least 5 ms of
   CPU work, timed by the wall clock and by the thread's CPU clock. On an idle host both are
   equal; when runnable processes outnumber the cores, the wall time grows with the wait for a
   core. The probe's factor is their ratio, and `probe ratio` = factor after / factor before:
@@ -33,10 +33,12 @@ from typing import Any
 
 from releaseops.service.slowindow import RouteSample
 
-# Iterations of the probe's work: about 5 ms of CPU on a current core, like a request's burst.
-# A shorter piece would finish inside the head start the scheduler gives a task that wakes
-# from sleep, and would see no wait for a core however busy the host is.
-WORK = 100_000
+# The probe's work: at least 5 ms of CPU, like a request's burst, in pieces of 10,000
+# iterations (a fraction of a millisecond). A shorter piece would finish inside the head start
+# the scheduler gives a task that wakes from sleep, and would see no wait for a core however
+# busy the host is; a fixed count of iterations would be that short on a fast core.
+WORK = 10_000
+CPU_TARGET = 0.005
 # Judged routes the common shift needs: with fewer, one slow route would be the median.
 MIN_ROUTES = 3
 
@@ -50,7 +52,7 @@ def _work(iterations: int) -> int:
 
 @dataclass
 class LoadProbe:
-    """Wall and CPU time of a fixed piece of work, summed over the samples of a window."""
+    """Wall and CPU time of a piece of work, summed over the samples of a window."""
 
     wall: float = 0.0
     cpu: float = 0.0
@@ -58,13 +60,18 @@ class LoadProbe:
     wall_clock: Callable[[], float] = time.perf_counter
     cpu_clock: Callable[[], float] = time.thread_time
     iterations: int = WORK
+    cpu_target: float = CPU_TARGET
 
     def sample(self) -> None:
-        """Do the work once and add its wall and CPU time."""
+        """Work until `cpu_target` seconds of CPU are spent; add its wall and CPU time."""
         wall, cpu = self.wall_clock(), self.cpu_clock()
-        _work(self.iterations)
+        while True:
+            _work(self.iterations)
+            spent = self.cpu_clock() - cpu
+            if spent >= self.cpu_target:
+                break
         self.wall += self.wall_clock() - wall
-        self.cpu += self.cpu_clock() - cpu
+        self.cpu += spent
         self.samples += 1
 
     @property
