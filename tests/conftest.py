@@ -61,8 +61,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """`pytest tests` spreads over the cores with pytest-xdist, unless `-n` was given.
 
-    Two workers more than cores: the tests wait on PostgreSQL, services and subprocesses as much
-    as they compute (on 2 cores, 4 workers took 491 s where 3 took 534 s). `worksteal` evens
+    Two workers per core: the tests wait on PostgreSQL, services and subprocesses about as much
+    as they compute (on 2 cores, 4 workers took 250 s where 3 took 271 s and 6 took 273 s: more
+    workers each collect the suite, 5 s of CPU, and contend for the cores). `worksteal` evens
     out the long fault tests. RELEASEOPS_TEST_WORKERS sets the count (0 runs in this process);
     `-n N` and `-p no:xdist` win over both.
     """
@@ -70,7 +71,7 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         return
     if config.option.collectonly or getattr(config.option, "usepdb", False):
         return
-    workers = os.environ.get("RELEASEOPS_TEST_WORKERS", str((os.cpu_count() or 1) + 2))
+    workers = os.environ.get("RELEASEOPS_TEST_WORKERS", str(2 * (os.cpu_count() or 1)))
     if int(workers) > 0:
         config.option.numprocesses = int(workers)
         config.option.dist = "worksteal"

@@ -363,6 +363,15 @@ def pg_dump_child(pid: int) -> int | None:
     return None
 
 
+def pg_dump_waits_on_a_lock(db: DatabaseUrl) -> bool:
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'"
+        ).fetchone()
+    return row is not None and row[0] > 0
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -383,6 +392,9 @@ def test_a_directory_dump_stays_held_while_an_orphaned_pg_dump_still_writes_it(s
         wait_for(lambda: pg_dump_child(proc.pid))
         dumper = pg_dump_child(proc.pid)
         assert dumper is not None
+        # Killed before pg_dump took the backup's exported snapshot, the script would take the
+        # snapshot with it and pg_dump would fail (rightly); wait until it waits on the table.
+        wait_for(lambda: pg_dump_waits_on_a_lock(source))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         assert alive(dumper)
