@@ -88,13 +88,12 @@ class Browser:
 
     def click_and_wait(self, css: str) -> None:
         """Click the element at `css` and wait until the page it submits to has loaded."""
-        from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
 
         page = self.find("html")
         self.find(css).click()
         wait = WebDriverWait(self.driver, 15)
-        wait.until(expected_conditions.staleness_of(page))
+        wait.until(lambda _: _replaced(page))
         wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     def find(self, css: str) -> Any:
@@ -108,6 +107,25 @@ class Browser:
         from selenium.webdriver.common.by import By
 
         return list(self.driver.find_elements(By.CSS_SELECTOR, css))
+
+
+def _replaced(element: Any) -> bool:
+    """Whether `element` belongs to a page that has been navigated away from.
+
+    Chromium answers for an element of the old document either "stale element reference" or,
+    caught mid-navigation, "Node with given id does not belong to the document": both mean it.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in (exc.msg or ""):
+            return True
+        raise
+    return False
 
 
 @contextlib.contextmanager
