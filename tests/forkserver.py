@@ -52,6 +52,7 @@ PRELOAD = (
     "releaseops.release.drift",
     "releaseops.fts",
     "releaseops.migrations",
+    "pglast.parser",  # the migrations import it when a file is first split
 )
 
 
