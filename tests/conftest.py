@@ -13,6 +13,7 @@ pytest_plugins = ["pytester"]
 HERE = Path(__file__).parent
 REPO = HERE.parent
 FAULTS = HERE / "faults"
+MATRIX = HERE / "matrix"
 # Modules whose tests each run whole processes (gate runs, the scripts end to end, a browser,
 # cluster lifecycles, served instances, a Python without the project) for seconds: they leave
 # the fast loop (`-m "not faults"`) too.
@@ -50,11 +51,59 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests under tests/faults/ and the slow modules carry the `faults` marker."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests under tests/faults/ and the slow modules carry the `faults` marker.
+
+    Under pytest-xdist the items are also put in the order its `worksteal` schedule wants.
+    """
     for item in items:
-        if FAULTS in item.path.parents or item.path in SLOW_MODULES:
+        if _slow(item):
             item.add_marker(pytest.mark.faults)
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 0))
+    if workers > 1:
+        items[:] = spread(items, workers)
+
+
+def _slow(item: pytest.Item) -> bool:
+    return FAULTS in item.path.parents or item.path in SLOW_MODULES
+
+
+def _weight(item: pytest.Item) -> int:
+    """About how long a test takes, in units of a slow module's test; 0 for a quick one."""
+    if FAULTS in item.path.parents or MATRIX in item.path.parents:
+        return 5  # a real phase, or a run interrupted and rerun: seconds each
+    return 1 if item.path in SLOW_MODULES else 0
+
+
+def _cost(items: list[pytest.Item]) -> int:
+    return sum(map(_weight, items))
+
+
+def spread(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """One share per worker, each with its part of the slow modules first.
+
+    `worksteal` hands each worker a contiguous share of the collection, and an idle worker then
+    takes the second half of the longest queue. In collection order, the fault modules (first
+    alphabetically) were all one worker's share, and the run ended on a few of them in a row.
+    Here every share starts with about as many slow tests as the others and ends with quick
+    ones, which are what is stolen. A module stays in one piece, in its own order (its module
+    fixtures are set up once); the order depends only on the collection and the worker count,
+    as xdist requires.
+    """
+    modules: dict[Path, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.path, []).append(item)
+    slow = sorted((m for m in modules.values() if _weight(m[0])), key=_cost, reverse=True)
+    quick = sorted((m for m in modules.values() if not _weight(m[0])), key=len, reverse=True)
+    heads: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    tails: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for module in slow:
+        share = min(range(workers), key=lambda i: _cost(heads[i]))
+        heads[share].extend(module)
+    for module in quick:
+        share = min(range(workers), key=lambda i: len(heads[i]) + len(tails[i]))
+        tails[share].extend(module)
+    return [item for share in range(workers) for item in heads[share] + tails[share]]
 
 
 @pytest.hookimpl(tryfirst=True)
