@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from releaseops.errors import DockerUnavailable
+from releaseops.errors import ClusterError, DockerUnavailable
 from releaseops.pg.scratch import ScratchDatabase
 from releaseops.rehearsal.cluster import (
     TMPDIR_VARIABLE,
@@ -91,6 +91,13 @@ def test_the_cluster_folder_can_be_named_or_left_to_the_system(monkeypatch):
         shutil.rmtree(chosen)
     monkeypatch.setenv(TMPDIR_VARIABLE, "")
     assert scratch_parent() is None
+
+
+def test_a_cluster_folder_that_is_not_a_directory_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv(TMPDIR_VARIABLE, str(tmp_path / "missing"))
+    with pytest.raises(ClusterError, match=r"RELEASEOPS_PG_TMPDIR=.*missing is not a directory"):
+        LocalCluster().start()
+    assert not (tmp_path / "missing").exists()
 
 
 def test_cluster_is_torn_down_when_the_body_raises():

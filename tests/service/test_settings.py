@@ -60,3 +60,10 @@ def test_bad_values_are_named(environ, message):
     with pytest.raises(ConfigurationError, match=message) as info:
         settings.load(environ)
     assert "hunter2" not in str(info.value)
+
+
+def test_the_package_version_read_from_our_distribution_is_the_one_a_full_scan_finds():
+    from importlib import metadata
+
+    [name] = set(metadata.packages_distributions()["exambank"])
+    assert settings.package_version.__wrapped__() == metadata.version(name) != "unknown"

@@ -70,8 +70,15 @@ def scratch_parent(
 ) -> Path | None:
     """The folder a throwaway cluster's directory goes in; None is the system's default."""
     chosen = os.environ.get(TMPDIR_VARIABLE)
+    if chosen:
+        if not Path(chosen).is_dir():
+            raise ClusterError(
+                f"{TMPDIR_VARIABLE}={chosen} is not a directory: create it (the server's OS user "
+                f"must be able to enter it), or unset it to use /dev/shm or the temporary folder"
+            )
+        return Path(chosen)
     if chosen is not None:
-        return Path(chosen) if chosen else None
+        return None
     try:
         rows = [line.split() for line in mounts.read_text().splitlines()]
         fstypes = {row[1]: row[2] for row in rows if len(row) > 2}
