@@ -1,5 +1,6 @@
 """Our own tests: pytester for the plugin; the releaseops plugin (entry point) gives clusters."""
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,7 +48,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """The fault harness's marker (tests/faults/conftest.py)."""
     config.addinivalue_line(
         "markers",
-        'staged(state): start the staged target "deployed" or "rolled back" (from a snapshot)',
+        'staged(state, serve=True): start the staged target "deployed" or "rolled back" (from a '
+        "snapshot); serve=False: its service starts on first need, not at staging",
     )
 
 
@@ -104,6 +106,12 @@ def spread(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
         share = min(range(workers), key=lambda i: len(heads[i]) + len(tails[i]))
         tails[share].extend(module)
     return [item for share in range(workers) for item in heads[share] + tails[share]]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection built (modules, items, the fuzz cases) lives until the process ends: out
+    of the cyclic collector's sight, each of the thousands of collections no longer walks it."""
+    gc.freeze()
 
 
 @pytest.hookimpl(tryfirst=True)

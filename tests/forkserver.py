@@ -33,6 +33,7 @@ import pytest
 PRELOAD = (
     "pytest",
     "jinja2",
+    "flask",  # the FTS definition's module lives in the reference service's package
     "releaseops.gate.plugin",
     "releaseops.gate.fixtures",
     "releaseops.gate.recorder",

@@ -38,6 +38,10 @@ STAGED_DB = "fault_staged"
 # own fault tests (test_slo.py) judge a release's latency, with the record's defaults
 # (SLO_DEFAULTS); the other faults need the SLO checks to end, and to stay out of their way.
 FAULT_SLO = {"traffic_requests": 64, "min_requests": 8, "latency_budget_ms": 10_000}
+# Phases whose checks never reach the running service: a staged target's service left unstarted
+# (`staged(serve=False)`) stays so through their runs. A run of another phase starts it first,
+# unless the test already restarted it with its own flags or stopped it.
+WITHOUT_SERVICE = {"drill"}
 
 
 @dataclass
@@ -133,6 +137,8 @@ class Staged:
         return {k: v for k, v in env.items() if v is not None}
 
     def run(self, phase: str, *args: str) -> PhaseRun:
+        if phase.split("/")[0] not in WITHOUT_SERVICE:
+            self.target.serve()
         reports = self.tmp / "reports"
         argv = [
             f"checks/{phase}",
@@ -283,15 +289,22 @@ def staged(request, pg_cluster, fault_template, fork_server, tmp_path):
 
     `@pytest.mark.staged("deployed")` or `("rolled back")` starts it in that state instead,
     copied from a snapshot of a target on which the runbook ran that far.
+    `@pytest.mark.staged(serve=False)` leaves its service set up but not started: it starts on
+    first need (a phase run other than the drill's, a runbook step, a restart with the test's
+    own flags), in the state the test wants, instead of starting and then restarting. A test
+    that breaks the database before its run keeps the default: the service must have started
+    on the healthy database, as in production.
     """
-    marker = request.node.get_closest_marker("staged")
+    marks = list(request.node.iter_markers("staged"))
+    states = [m.args[0] for m in marks if m.args]
     kept = None
-    if marker is not None:
-        if marker.args[0] not in SNAPSHOTS:
-            raise pytest.UsageError(f"staged({marker.args[0]!r}): expected one of {[*SNAPSHOTS]}")
-        kept = request.getfixturevalue(SNAPSHOTS[marker.args[0]])
+    if states:
+        if states[0] not in SNAPSHOTS:
+            raise pytest.UsageError(f"staged({states[0]!r}): expected one of {[*SNAPSHOTS]}")
+        kept = request.getfixturevalue(SNAPSHOTS[states[0]])
+    serve = all(m.kwargs.get("serve", True) for m in marks)
     target = _staged_target(pg_cluster, tmp_path / "target")
-    target.start(template=fault_template, snapshot=kept)
+    target.start(template=fault_template, snapshot=kept, serve=serve)
     try:
         yield Staged(target, tmp_path, runner=fork_server)
     finally:

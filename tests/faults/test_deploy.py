@@ -125,7 +125,7 @@ def test_a_service_started_before_the_migrations_turns_restart_check_red(staged)
     assert "before" in run.message(RESTART) and "not restarted" in run.message(RESTART)
 
 
-@pytest.mark.staged("deployed")
+@pytest.mark.staged("deployed", serve=False)
 def test_health_without_a_migration_state_is_not_verified(staged):
     staged.target.ensure_deployed()
     staged.target.restart_service(app="tests.faults.apps:health_without_migrations")

@@ -6,6 +6,8 @@ import json
 import threading
 import time
 
+import pytest
+
 from releaseops import backup
 from releaseops.rehearsal.cluster import free_port
 
@@ -20,6 +22,8 @@ LISTED = "drill.drill_schema_migrations_listed"
 REHEARSE = "drill.pending_migrations_rehearsed_on_drill_copy"
 PREVIOUS = "drill.previous_release_survives_the_migration"
 AFTER_RESTORE = {COMPARE, MIGRATIONS, FTS, LISTED, REHEARSE, PREVIOUS}
+# The drill never reaches the running service: the staged one is never started.
+pytestmark = pytest.mark.staged(serve=False)
 
 
 def _assert_no_go(run, *conditions: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 PREVIOUS = "drill.previous_release_survives_the_migration"
 REHEARSE = "drill.pending_migrations_rehearsed_on_drill_copy"
 FTS = "drill.fts_resynced_on_drill"
@@ -9,6 +11,8 @@ RENAME_STEM = (
     "-- releaseops:destructive the release reads questions.prompt from now on\n"
     "ALTER TABLE questions RENAME COLUMN stem TO prompt;\n"
 )
+# The drill starts the previous release itself; the staged service is never started.
+pytestmark = pytest.mark.staged(serve=False)
 
 
 def test_renaming_a_column_the_previous_release_reads_is_no_go_naming_statement_and_request(

@@ -41,6 +41,7 @@ def test_missing_incident_time_turns_trigger_check_red(staged):
     assert run.conditions() == set()
 
 
+@pytest.mark.staged(serve=False)
 def test_service_restarted_with_writes_open_turns_frozen_check_red(staged):
     staged.target.restart_service(DB_READ_ONLY="0")
     run = staged.run("postrollback")
@@ -50,6 +51,7 @@ def test_service_restarted_with_writes_open_turns_frozen_check_red(staged):
     assert run.decision == "NO-GO" and run.returncode != 0
 
 
+@pytest.mark.staged(serve=False)
 def test_ai_auto_apply_left_on_turns_frozen_check_red(staged):
     staged.target.restart_service(AI_AUTO_APPLY="1")
     run = staged.run("postrollback")
@@ -131,6 +133,7 @@ def test_database_that_differs_from_the_dump_is_no_go_naming_the_difference(stag
     assert run.decision == "NO-GO"
 
 
+@pytest.mark.staged(serve=False)
 def test_one_write_route_that_ignores_the_freeze_turns_frozen_check_red(staged):
     staged.target.restart_service(app="tests.faults.apps:unguarded_update_route")
     run = staged.run("postrollback")

@@ -7,6 +7,8 @@ import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from releaseops import backup
 from releaseops.release import commands, record
 from tests.faults.conftest import TEMPLATE
@@ -94,6 +96,7 @@ def test_production_release_without_staging_verification_turns_staging_check_red
     _assert_no_go(run)
 
 
+@pytest.mark.staged(serve=False)
 def test_development_config_for_a_production_release_turns_environment_check_red(staged):
     # The checker's environment still says production: only the running service tells.
     staged.target.restart_service(FLASK_CONFIG="development", SECRET_KEY="")
@@ -108,6 +111,7 @@ def test_development_config_for_a_production_release_turns_environment_check_red
     _assert_no_go(run)
 
 
+@pytest.mark.staged(serve=False)
 def test_service_on_another_database_turns_environment_check_red(staged, pg_cluster):
     other = staged.target.db.with_dbname(f"{staged.db.dbname}_other")
     with staged.db.with_dbname("postgres").connect(autocommit=True) as conn:
@@ -149,6 +153,7 @@ def test_wrong_database_password_is_one_reason_and_blocks_what_needs_the_databas
     _assert_no_go(run)
 
 
+@pytest.mark.staged(serve=False)
 def test_pending_migrations_not_fatal_in_production_turns_guard_flag_check_red(staged):
     staged.target.restart_service(FAIL_ON_PENDING_MIGRATIONS="0")
     run = staged.run("predeploy")
@@ -158,6 +163,7 @@ def test_pending_migrations_not_fatal_in_production_turns_guard_flag_check_red(s
     _assert_no_go(run)
 
 
+@pytest.mark.staged(serve=False)
 def test_read_only_flag_against_the_rollout_plan_turns_write_flag_check_red(staged):
     staged.target.restart_service(DB_READ_ONLY="1")
     run = staged.run("predeploy")

@@ -141,7 +141,7 @@ def test_restart_after_the_restore_that_reopens_writes_turns_reopen_check_red(st
     assert run.conditions() == set()
 
 
-@pytest.mark.staged("deployed")
+@pytest.mark.staged("deployed", serve=False)
 def test_database_url_of_an_unsupported_scheme_is_one_reason_blocking_the_database_steps(staged):
     staged.target.ensure_deployed()
     staged.target.restart("freeze", FREEZE_FLAGS)

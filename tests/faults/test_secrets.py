@@ -55,6 +55,7 @@ def wrong_port_url(staged, scheme: str, dbname: str) -> str:
     return f"{scheme}://{db.user}:{db.password}@{db.host}:{free_port()}/{dbname}"
 
 
+@pytest.mark.staged(serve=False)
 def test_drill_failing_on_urls_with_the_real_password_leaks_no_secret(staged, tmp_path):
     staged.target.ensure_backup()
     drill = f"{staged.db.dbname}_drill"

@@ -94,6 +94,8 @@ def test_plain_gunicorn_prints_no_secret(plain_gunicorn):
 
 
 WRAPPER = """
+import gc
+
 from exambank import create_app
 
 
@@ -102,7 +104,7 @@ def make():
 
     @app.get("/wrapped")
     def wrapped():
-        return {"wrapped": True}
+        return {"wrapped": True, "frozen": gc.get_freeze_count()}
 
     return app
 """
@@ -119,7 +121,10 @@ def test_serve_app_option_serves_another_factory_with_json_logs(service_db, tmp_
         instance = requests.get(server.base + "/health", timeout=10).json()["instance"]
     finally:
         server.stop()
-    assert (response.status_code, response.json()) == (200, {"wrapped": True})
+    assert response.status_code == 200 and response.json()["wrapped"] is True
+    # What the master built before the fork is frozen in the worker (exambank.serve's
+    # pre_fork hook): the worker's collections never walk, and so never copy, those pages.
+    assert response.json()["frozen"] > 10_000, response.json()
     assert instance["pid"] == server.proc.pid
     lines = parse_log(server.output())
     assert any(line.get("route") == "/wrapped" for line in lines)

@@ -83,24 +83,30 @@ class EmbeddedTarget:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(
-        self, *, template: str | None = None, snapshot: Snapshot | None = None
+        self,
+        *,
+        template: str | None = None,
+        snapshot: Snapshot | None = None,
+        serve: bool = True,
     ) -> dict[str, str]:
         """Start everything at the previous release; return the deployment environment.
 
         With `template`, the database is copied from one that `stage_database()` prepared
         (much faster than migrating and seeding again). With `snapshot`, everything starts in
-        the state a snapshot kept (`rehearsal.snapshot`), e.g. deployed or rolled back. A
-        failure tears down what started.
+        the state a snapshot kept (`rehearsal.snapshot`), e.g. deployed or rolled back. With
+        `serve=False` the service is set up (port, environment) but starts only on `serve()`,
+        a runbook step's restart or `restart_service()`: one start, in the state it is needed
+        in. A failure tears down what started.
         """
         try:
             if snapshot is not None:
-                return self._start_from(snapshot)
-            return self._start(template)
+                return self._start_from(snapshot, serve=serve)
+            return self._start(template, serve=serve)
         except BaseException:
             self.stop()
             raise
 
-    def _start(self, template: str | None) -> dict[str, str]:
+    def _start(self, template: str | None, *, serve: bool) -> dict[str, str]:
         self._start_cluster()
         assert self.cluster is not None
         if template is None:
@@ -108,9 +114,9 @@ class EmbeddedTarget:
         else:
             self.db = create_database(self.cluster.url, self.dbname, template=template)
         self._write_record()
-        return self._start_service(self.previous_dir, LIVE_FLAGS)
+        return self._start_service(self.previous_dir, LIVE_FLAGS, serve=serve)
 
-    def _start_from(self, kept: Snapshot) -> dict[str, str]:
+    def _start_from(self, kept: Snapshot, *, serve: bool) -> dict[str, str]:
         self._start_cluster()
         assert self.cluster is not None
         snapshots.restore_files(kept, self)
@@ -122,7 +128,7 @@ class EmbeddedTarget:
         if self.rolled_back_from is not None:  # the record names the dump by its path
             self.record_rollback("rolled back", self.rolled_back_from)
         code = self.previous_dir if kept.previous_code else self.migrations_dir
-        return self._start_service(code, kept.flags)
+        return self._start_service(code, kept.flags, serve=serve)
 
     def snapshot(self, template: str) -> Snapshot:
         """Stop the service and keep this target's state for other targets to start in.
@@ -138,12 +144,20 @@ class EmbeddedTarget:
             self.cluster.start()
         self._stage_previous_release()
 
-    def _start_service(self, code: Path, flags: Mapping[str, str]) -> dict[str, str]:
+    def _start_service(
+        self, code: Path, flags: Mapping[str, str], *, serve: bool
+    ) -> dict[str, str]:
         self.service = ServiceProcess(
             self._service_env(code, dict(flags)), self.log_path, workers=self.workers
         )
-        self.service.start()
+        if serve:
+            self.service.start()
         return self.environ()
+
+    def serve(self) -> None:
+        """Make the service's deferred first start (`start(serve=False)`), if it is still due."""
+        assert self.service is not None
+        self.service.serve()
 
     def stage_database(self, name: str) -> DatabaseUrl:
         """Create `name` at the previous release: migrated, FTS synced, seeded."""
@@ -292,6 +306,9 @@ class EmbeddedTarget:
 
     def ensure_slo_baseline(self) -> None:
         """The release's SLO baseline, recorded now from real traffic unless the gate did."""
+        if slo.load_baseline(self.backup_dir, self.release_id) is not None:
+            return
+        self.serve()  # the traffic needs the previous release running
         assert self.service is not None
         target = self.as_target()
         slogate.ensure_baseline(

@@ -49,6 +49,8 @@ class ServiceProcess:
         # Another app factory (`module:callable`, served by `exambank.serve --app`); None for
         # the reference service itself.
         self.app: str | None = None
+        # Neither started nor stopped yet: `serve()` may still make the first start.
+        self.untouched = True
 
     @property
     def base_url(self) -> str:
@@ -60,8 +62,20 @@ class ServiceProcess:
         """The gunicorn master's pid while it runs."""
         return self.process.pid if self.process else None
 
+    def serve(self) -> ServiceProcess:
+        """The deferred first start: start unless this service was started or stopped before.
+
+        A caller that sets a service up but may restart it with other flags first (or never
+        need it) leaves the start to the first `serve()` or `restart()`; a service stopped on
+        purpose stays stopped.
+        """
+        if self.untouched:
+            self.start()
+        return self
+
     def start(self, *, wait: bool = True, timeout: float = START_TIMEOUT) -> ServiceProcess:
         """Start and, unless `wait` is false, wait for GET /health to answer."""
+        self.untouched = False
         argv = [
             sys.executable,
             "-m",
@@ -120,6 +134,7 @@ class ServiceProcess:
 
     def stop(self) -> int | None:
         """SIGINT (gunicorn quick shutdown), then SIGKILL after a timeout; returns the exit code."""
+        self.untouched = False
         process, self.process = self.process, None
         if process is None:
             return None
