@@ -2,6 +2,7 @@
 
 import gc
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,7 +46,12 @@ SLOW_MODULES = {
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The fault harness's marker (tests/faults/conftest.py)."""
+    """The fault harness's marker (tests/faults/conftest.py); Ctrl-C that reaches children."""
+    # Started in the background of a non-interactive shell (`pytest tests &`), the suite would
+    # inherit SIGINT ignored, and pass that on to every run it starts: the Ctrl-C tests' runs
+    # would never see their Ctrl-C. A handler is not inherited across exec; an ignore is.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     config.addinivalue_line(
         "markers",
         'staged(state, serve=True): start the staged target "deployed" or "rolled back" (from a '
