@@ -96,3 +96,23 @@ def test_a_target_started_from_a_snapshot_is_in_the_kept_state_and_cannot_harm_i
     finally:
         copy.stop()
         drop_database(pg_cluster.url, "snap_deployed")
+
+
+def test_a_target_started_without_its_service_starts_it_for_the_slo_baseline(tmp_path, pg_cluster):
+    from releaseops.service import slo
+
+    target = EmbeddedTarget(
+        REPO, tmp_path / "deferred", cluster=pg_cluster, dbname="deferred_src", workers=1
+    )
+    try:
+        env = target.start(serve=False)
+        assert target.service.pid is None  # set up (its URL is known), not started
+        assert env["API_BASE_URL"] == target.service.base_url
+        target.ensure_slo_baseline()  # the baseline's traffic needs the previous release
+        assert target.service.pid is not None
+        assert slo.load_baseline(target.backup_dir, target.release_id) is not None
+        pid = target.service.pid
+        target.ensure_slo_baseline()  # recorded already: no traffic, no second start
+        assert target.service.pid == pid
+    finally:
+        target.stop()
