@@ -155,6 +155,23 @@ def test_an_explicit_timeout_overrides_the_default(server):
 # --- expect_status / expect_json -----------------------------------------------------------
 
 
+def test_a_loopback_address_never_goes_through_a_proxy_other_hosts_do(server, client, monkeypatch):
+    # A proxy for the CI runner's way out, and nothing listening where it points.
+    dead = f"http://127.0.0.1:{free_port()}"
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, dead)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert client.get(server.base + "/json").status_code == 200  # straight to the service
+    assert http.answers(server.base + "/health")
+    assert not http.answers(dead + "/health")
+    # Any other host keeps the environment's proxy: here the test server plays the proxy.
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, server.base)
+    reply = client.get("http://192.0.2.10/json", timeout=5)
+    assert reply.status_code == 200 and server.seen[-1]["Host"] == "192.0.2.10"
+
+
 def test_expected_status_returns_the_response(server, client):
     response = client.get(server.base + "/json")
     assert http.expect_status(response, 200, 204) is response

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from releaseops.errors import TrafficRefused
+from releaseops.service import http as service_http
 from releaseops.service import traffic
 from releaseops.service.smoke import KnownQuery
 
@@ -63,7 +64,7 @@ def service():
     ],
 )
 def test_only_loopback_addresses_count_as_loopback(url, loopback):
-    assert traffic.is_loopback(url) is loopback
+    assert service_http.is_loopback(url) is loopback
 
 
 def test_traffic_to_a_real_environment_is_refused_without_a_request():

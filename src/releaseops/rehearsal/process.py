@@ -16,11 +16,10 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import requests
-
 from releaseops.errors import ServiceFailedToStart
 from releaseops.rehearsal import reaper
 from releaseops.rehearsal.cluster import free_port
+from releaseops.service import http
 from releaseops.service.children import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -114,16 +113,13 @@ class ServiceProcess:
                 self.process = None
                 self._release()
                 raise ServiceFailedToStart.exited(code, self.log_tail())
-            try:
-                requests.get(f"{self.base_url}/health", timeout=2)
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise ServiceFailedToStart.timed_out(timeout, self.log_tail()) from None
-            else:
+            if http.answers(f"{self.base_url}/health"):
                 if self.claim is not None:  # gunicorn has retitled its master by now
                     self.claim.track(MASTER, self.process.pid, signal.SIGINT)
                 return
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ServiceFailedToStart.timed_out(timeout, self.log_tail())
             time.sleep(0.1)
 
     def log_tail(self, lines: int = 15) -> str:

@@ -25,13 +25,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import requests
-
 from releaseops import dburl
 from releaseops.dburl import DatabaseUrl
 from releaseops.errors import PreviousReleaseFailedToStart
 from releaseops.release.target import Target
 from releaseops.runbook.previous import GUARD_OFF, RunningRelease
+from releaseops.service import http
 from releaseops.service.children import die_with_parent
 
 VARIABLE = "PREVIOUS_RELEASE_COMMAND"
@@ -124,16 +123,8 @@ class CommandPreviousRelease:
             if url is None:
                 found = _URL.search(log.read_text(errors="replace"))
                 url = found.group(1).rstrip("/") if found else None
-            if url is not None and _answers(url):
+            if url is not None and http.answers(f"{url}/health"):
                 return url
             if time.monotonic() > deadline:
                 raise PreviousReleaseFailedToStart.timed_out(self.timeout, _tail(log))
             time.sleep(0.1)
-
-
-def _answers(url: str) -> bool:
-    try:
-        requests.get(f"{url}/health", timeout=2)
-    except requests.RequestException:
-        return False
-    return True

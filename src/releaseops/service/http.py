@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 
@@ -22,6 +24,21 @@ _SECRET_MEMBER = re.compile(
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+# Proxies for a request to a loopback address: none. HTTP_PROXY or ALL_PROXY, set for a CI
+# runner's way out, would otherwise send the rehearsal's own 127.0.0.1 traffic to the proxy:
+# requests bypasses only what NO_PROXY lists. Other hosts keep the environment's proxies.
+_NO_PROXIES = {"http": None, "https": None, "all": None}
+
+
+def is_loopback(url: str) -> bool:
+    """True when `url`'s host is a loopback IP address literal (127.0.0.0/8 or ::1)."""
+    host = urlsplit(url).hostname
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class _TimeoutSession(requests.Session):
@@ -34,18 +51,34 @@ class _TimeoutSession(requests.Session):
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
-        """Send the request with the default timeout unless the caller chose one."""
+        """Send with the default timeout unless the caller chose one; no proxy for loopback."""
         if kwargs.get("timeout") is None and len(args) <= 6:  # timeout is the 7th optional
             kwargs["timeout"] = self.default_timeout
+        address = url.decode() if isinstance(url, bytes) else url
+        if kwargs.get("proxies") is None and len(args) <= 8 and is_loopback(address):
+            kwargs["proxies"] = dict(_NO_PROXIES)  # proxies is the 9th optional
         return super().request(method, url, *args, **kwargs)
 
 
 def session(token: str | None = None, timeout: float = 10) -> requests.Session:
-    """A requests Session sending `Authorization: Bearer <token>` when given, with a timeout."""
+    """A requests Session sending `Authorization: Bearer <token>` when given, with a timeout.
+
+    Requests to a loopback address never go through a proxy from the environment.
+    """
     http = _TimeoutSession(timeout)
     if token:
         http.headers["Authorization"] = f"Bearer {token}"
     return http
+
+
+def answers(url: str, timeout: float = 2) -> bool:
+    """True when GET `url` gets an HTTP answer, of any status, within `timeout` seconds."""
+    with session(timeout=timeout) as probe:
+        try:
+            probe.get(url)
+        except requests.RequestException:
+            return False
+    return True
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:

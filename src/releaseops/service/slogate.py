@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from releaseops.service import slo, sloload, traffic
+from releaseops.service import http, slo, sloload, traffic
 from releaseops.service.slo import Baseline, Budget, WindowSummary
 from releaseops.service.slocompare import RouteVerdict, compare, judged_pairs
 from releaseops.service.sloload import LoadScale
@@ -23,7 +23,7 @@ def generate_traffic(
     api_url: str, token: str | None, queries: Sequence[KnownQuery], budget: Budget
 ) -> TrafficReport | None:
     """The bounded traffic of a rehearsal; None when the service is not on loopback."""
-    if not traffic.is_loopback(api_url):
+    if not http.is_loopback(api_url):
         return None
     return traffic.send(
         api_url,

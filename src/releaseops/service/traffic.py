@@ -11,13 +11,11 @@ release.
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
@@ -70,17 +68,6 @@ def _round(value: float | None) -> float | None:
     return round(value, 4) if value is not None else None
 
 
-def is_loopback(url: str) -> bool:
-    """True when `url`'s host is a loopback IP address literal (127.0.0.0/8 or ::1)."""
-    host = urlsplit(url).hostname
-    if not host:
-        return False
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def send(
     base_url: str,
     queries: Sequence[KnownQuery],
@@ -95,7 +82,7 @@ def send(
     TrafficRefused when `base_url` is not on a loopback address. Requests that fail to connect
     are counted, not raised: the SLO windows judge what the service logged.
     """
-    if not is_loopback(base_url):
+    if not http.is_loopback(base_url):
         raise TrafficRefused(
             f"refusing to send generated traffic to {http.redact(base_url)}: the SLO traffic "
             f"generator only talks to a service on a loopback address (127.0.0.1 or ::1); "
