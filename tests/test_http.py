@@ -152,9 +152,6 @@ def test_an_explicit_timeout_overrides_the_default(server):
         assert session.get(server.base + "/slow?s=0.2", timeout=5).text == "slow"
 
 
-# --- expect_status / expect_json -----------------------------------------------------------
-
-
 def test_a_loopback_address_never_goes_through_a_proxy_other_hosts_do(server, client, monkeypatch):
     # A proxy for the CI runner's way out, and nothing listening where it points.
     dead = f"http://127.0.0.1:{free_port()}"
@@ -170,6 +167,9 @@ def test_a_loopback_address_never_goes_through_a_proxy_other_hosts_do(server, cl
         monkeypatch.setenv(name, server.base)
     reply = client.get("http://192.0.2.10/json", timeout=5)
     assert reply.status_code == 200 and server.seen[-1]["Host"] == "192.0.2.10"
+
+
+# --- expect_status / expect_json -----------------------------------------------------------
 
 
 def test_expected_status_returns_the_response(server, client):

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
@@ -24,6 +23,7 @@ from releaseops import fts, migrations
 from releaseops.dburl import DatabaseUrl
 from releaseops.pg.scratch import ScratchDatabase
 from releaseops.rehearsal.cluster import free_port
+from releaseops.service import http
 
 TOKEN = "test-token-7f3a"
 REPO = Path(__file__).resolve().parents[2]
@@ -178,11 +178,9 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited {self.proc.returncode}: {self.output()}")
-            try:
-                requests.get(self.base + "/health", timeout=1)
+            if http.answers(self.base + "/health", timeout=1):
                 return
-            except requests.ConnectionError:
-                time.sleep(0.1)
+            time.sleep(0.1)
         raise AssertionError(f"server not ready after {timeout}s: {self.output()}")
 
     def stop(self) -> int:

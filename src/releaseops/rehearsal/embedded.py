@@ -311,7 +311,7 @@ class EmbeddedTarget:
         self.serve()  # the traffic needs the previous release running
         assert self.service is not None
         target = self.as_target()
-        slogate.ensure_baseline(
+        slogate.record_baseline(
             f"file:{self.log_path}",
             self.service.base_url,
             self.release_id,

@@ -67,28 +67,6 @@ def record_baseline(
     return baseline, slo.save_baseline(baseline, backup_dir), sent
 
 
-def ensure_baseline(
-    source: str,
-    api_url: str,
-    release_id: str,
-    backup_dir: Path,
-    budget: Budget,
-    queries: Sequence[KnownQuery],
-    *,
-    token: str | None = None,
-    cwd: Path | None = None,
-) -> Baseline:
-    """The release's stored baseline, or one recorded now as the gate would record it.
-
-    For a rehearsal that deploys without having run the gate first.
-    """
-    stored = slo.load_baseline(backup_dir, release_id)
-    if stored is not None:
-        return stored
-    args = (source, api_url, release_id, backup_dir, budget, queries)
-    return record_baseline(*args, token=token, cwd=cwd)[0]
-
-
 @dataclass(frozen=True)
 class Comparison:
     """The post-deploy comparison: both windows, each route's verdict, and the budget."""
